@@ -1,0 +1,1 @@
+declare const __DEVPAY_EXTENSION_CONFIG__: import("./build-config.ts").ExtensionBuildConfig;

@@ -1,0 +1,1 @@
+console.error("devpay-companion: not built yet");

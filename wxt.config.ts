@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'wxt';
+import { parseVendorConfig } from './shared/config.ts';
+import { extensionBuildConfig } from './extension/build-config.ts';
+
+// The extension is built for one vendor configuration (DEVPAY_CONFIG, default: the demo
+// that points at the simulator). Only what the extension needs is baked in.
+const configPath = resolve(process.env.DEVPAY_CONFIG ?? 'shared/config/demo.json');
+const vendorConfig = parseVendorConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
+const build = extensionBuildConfig(vendorConfig);
+
+export default defineConfig({
+  srcDir: 'extension',
+  outDir: '.output',
+  modules: ['@wxt-dev/webextension-polyfill'],
+  manifest: ({ browser }) => ({
+    name: `${vendorConfig.vendor.name} activation companion`,
+    description: 'Activates your DevPay desktop products right after purchase, without copy and paste.',
+    permissions: ['nativeMessaging', 'storage', 'notifications'],
+    // Chromium: the public key pins the extension ID the host allows. Firefox: the add-on ID.
+    ...(browser === 'firefox'
+      ? { browser_specific_settings: { gecko: { id: vendorConfig.extensions.firefox[0], strict_min_version: '128.0' } } }
+      : { key: readFileSync(resolve('extension/public-key.txt'), 'utf8').trim() }),
+  }),
+  hooks: {
+    // Content scripts run only on the configured key pages and redirect pages, in every frame.
+    'build:manifestGenerated': (_wxt, manifest) => {
+      for (const script of manifest.content_scripts ?? []) {
+        script.matches = build.contentScriptMatches;
+        script.all_frames = true;
+      }
+    },
+  },
+  vite: () => ({
+    define: { __DEVPAY_EXTENSION_CONFIG__: JSON.stringify(build) },
+  }),
+});
