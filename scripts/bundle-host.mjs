@@ -1,7 +1,14 @@
 // Bundles the native host into one file (dist/devpay-companion.mjs): a browser-started
 // host then loads one module instead of hundreds, and needs no TypeScript at run time.
+// The vendor configuration it is built for (DEVPAY_CONFIG, default the demo) goes beside it.
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
+const configPath = resolve(process.env.DEVPAY_CONFIG ?? 'shared/config/demo.json');
+JSON.parse(readFileSync(configPath, 'utf8')); // fail the build on a file that is not JSON
+
+mkdirSync('dist', { recursive: true });
 await build({
   entryPoints: ['native-host/main.ts'],
   outfile: 'dist/devpay-companion.mjs',
@@ -15,3 +22,4 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+copyFileSync(configPath, 'dist/vendor-config.json');
