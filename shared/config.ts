@@ -98,6 +98,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** Valibot's wording for a missing or an unknown field ("Invalid key: Expected never ...") says little to a vendor. */
+function plainMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown field (check its spelling)';
+  if ((issue.type === 'strict_object' || issue.type === 'object') && issue.received === 'undefined') return 'is required';
+  return issue.message;
+}
+
 /** Every problem on its own line, with the path to it: `products[1].productToken: must start with {ProductToken}`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
   return issues.map((issue) => {
@@ -105,7 +112,7 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string[
       .map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`))
       .join('')
       .replace(/^\./, '');
-    return `${path || '(top level)'}: ${issue.message}`;
+    return `${path || '(top level)'}: ${plainMessage(issue)}`;
   });
 }
 
