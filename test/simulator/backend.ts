@@ -70,6 +70,8 @@ export class DevPayBackend {
   readonly issued: IssuedCredentials[] = [];
   private readonly keys = new Map<string, ActivationKeyRecord>();
   private readonly owners = new Map<string, Set<string>>();
+  /** Keys handed out are already this old: a customer who left the confirmation open (tests). */
+  newKeyAgeMs = 0;
 
   constructor(products: readonly Product[]) {
     this.products = products.map((p) => ({ code: p.code, name: p.name, productToken: p.productToken, offeringCode: offeringCodeFor(p.code) }));
@@ -103,7 +105,7 @@ export class DevPayBackend {
   /** A fresh key, as the purchase confirmation and the activate page hand out: 28 characters, like every known key. */
   newKey(productCode: string, customer: string): ActivationKeyRecord {
     if (!this.product(productCode)) throw new Error(`The simulator has no product ${productCode}.`);
-    const record = { key: randomString(BASE32, 28), productCode, customer, createdAt: this.clock.now() };
+    const record = { key: randomString(BASE32, 28), productCode, customer, createdAt: this.clock.now() - this.newKeyAgeMs };
     this.keys.set(record.key, record);
     return record;
   }

@@ -66,6 +66,8 @@ export interface Simulator {
   issued: IssuedCredentials[];
   /** Buys the product for a customer without the pages, and returns the new key. */
   purchase(productCode: string, customer?: string): string;
+  /** From now on, keys shown on the pages are already this old (0: fresh). */
+  ageNewKeys(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -189,6 +191,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     faults,
     requests,
     issued: backend.issued,
+    ageNewKeys(ms) {
+      backend.newKeyAgeMs = ms;
+    },
     purchase: (productCode, customer) => backend.purchase(productCode, customer ?? DEFAULT_CUSTOMER).key,
     close() {
       closed ??= (async () => {
