@@ -110,6 +110,11 @@ export class DevPayBackend {
     return record;
   }
 
+  /** Every key handed out so far (tests scan for them where they must not be). */
+  mintedKeys(): string[] {
+    return [...this.keys.keys()];
+  }
+
   keyRecord(key: string): ActivationKeyRecord | undefined {
     return this.keys.get(key);
   }

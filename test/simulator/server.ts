@@ -11,7 +11,7 @@
  * Browsers reach the named sites with `--host-resolver-rules=MAP *.<domain> 127.0.0.1`.
  */
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,6 +68,8 @@ export interface Simulator {
   purchase(productCode: string, customer?: string): string;
   /** From now on, keys shown on the pages are already this old (0: fresh). */
   ageNewKeys(ms: number): void;
+  /** Every activation key handed out so far. */
+  mintedKeys(): string[];
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const certificate = await makeThrowAwayCertificate(['localhost', `*.${domain}`, `ls.${domain}`, ...Object.values(hostnames)]);
   const ownCertDir = options.certDir === undefined;
   const certDir = options.certDir ?? (await mkdtemp(join(tmpdir(), 'devpay-simulator-')));
+  await mkdir(certDir, { recursive: true });
   const caFile = join(certDir, 'license-service-ca.pem');
   await writeFile(caFile, certificate.certPem, { mode: 0o644 });
 
@@ -191,6 +194,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     faults,
     requests,
     issued: backend.issued,
+    mintedKeys: () => backend.mintedKeys(),
     ageNewKeys(ms) {
       backend.newKeyAgeMs = ms;
     },
