@@ -62,15 +62,6 @@ async function statusOf(code: string) {
   return status.products.find((p) => p.code === code)!;
 }
 
-/** Purchase → "Place your order" → the split confirmation page. */
-async function buy(page: Page, code: string): Promise<void> {
-  await page.goto(world.sim.purchaseUrl(code));
-  await page.click('#place-order');
-  await page.waitForSelector('frameset');
-  const top = page.frame({ name: 'aws' })!;
-  await top.waitForSelector('#activation-key');
-}
-
 async function openPopup(): Promise<Page> {
   const popup = await browser!.context.newPage();
   await popup.goto(browser!.popupUrl);
@@ -100,7 +91,7 @@ describe('the customer journey in Chromium', () => {
     world.sim.ageNewKeys(HOUR + 60_000);
     browser = await world.launch();
     const page = await browser.context.newPage();
-    await buy(page, BACKUP);
+    await world.buy(page, BACKUP);
 
     const popup = await openPopup();
     await waitFor(async () => (await productState(popup, BACKUP)) === 'failed', { what: 'the popup to report the failure' });
@@ -129,7 +120,7 @@ describe('the customer journey in Chromium', () => {
   it('a purchase activates the product: the stored set is exactly the one issued', async () => {
     browser = await world.launch();
     const page = await browser.context.newPage();
-    await buy(page, BACKUP);
+    await world.buy(page, BACKUP);
     await waitFor(async () => (await statusOf(BACKUP)).activated, { what: 'the product to be activated' });
 
     await expectIssuedSet(BACKUP);
@@ -143,7 +134,7 @@ describe('the customer journey in Chromium', () => {
   it('a second product bought in the same browser gets its own, separate set', async () => {
     browser = await world.launch();
     const page = await browser.context.newPage();
-    await buy(page, VAULT);
+    await world.buy(page, VAULT);
     await waitFor(async () => (await statusOf(VAULT)).activated, { what: 'the second product to be activated' });
 
     await expectIssuedSet(VAULT);
@@ -178,7 +169,7 @@ describe('the customer journey in Chromium', () => {
     world.sim.faults.add({ kind: '503' }, 3);
     browser = await world.launch();
     const page = await browser.context.newPage();
-    await buy(page, VAULT);
+    await world.buy(page, VAULT);
     const popup = await openPopup();
     await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-replace', { timeoutMs: 20_000, what: 'the confirmation prompt' });
     await popup.click(`li.product[data-product="${VAULT}"] button[data-action="confirm-replace"]`);

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Page } from 'playwright-core';
 import { parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './browser.ts';
@@ -34,6 +35,8 @@ export interface World {
   /** Registers the host with `devpay-companion install`, as a customer would. */
   install(): Promise<CliResult>;
   launch(options?: { headless?: boolean }): Promise<ExtensionBrowser>;
+  /** Purchase page → "Place your order" → the split confirmation; returns the key the top frame shows. */
+  buy(page: Page, productCode: string): Promise<string>;
   /** Every place a key or secret must never be found at rest: profile, data folder, logs. */
   findAtRest(secrets: string[]): Promise<string[]>;
   /** Host processes still running for this world. */
@@ -91,6 +94,14 @@ export async function createWorld(options: { configPath?: string; label?: string
         });
         cleanups.push(() => browser.close());
         return browser;
+      },
+      async buy(page, productCode) {
+        await page.goto(sim.purchaseUrl(productCode));
+        await page.click('#place-order');
+        await page.waitForSelector('frameset');
+        const top = page.frame({ name: 'aws' });
+        if (!top) throw new Error('The confirmation page has no top frame named "aws".');
+        return ((await (await top.waitForSelector('#activation-key')).textContent()) ?? '').trim();
       },
       async findAtRest(secrets) {
         const found: string[] = [];
