@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up, then runs the demo (for now: the License Service simulator).
+# Sets up a fresh machine (see setup.sh), then walks one purchase end to end:
+# the simulator's purchase pages in Chromium, the extension, the host, the keychain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec npm run --silent simulator
+exec npx tsx scripts/demo.ts
