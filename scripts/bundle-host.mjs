@@ -18,7 +18,16 @@ await build({
   target: 'node20',
   // keytar is a native addon: it stays in node_modules.
   external: ['keytar'],
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // CommonJS dependencies expect require, __filename and __dirname (write-file-atomic names temp files after it).
+  banner: {
+    js: [
+      "import { createRequire as __createRequire } from 'node:module';",
+      "import { fileURLToPath as __fileURLToPath } from 'node:url';",
+      'const require = __createRequire(import.meta.url);',
+      'const __filename = __fileURLToPath(import.meta.url);',
+      "const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
+    ].join(' '),
+  },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -1,0 +1,101 @@
+/**
+ * For vendors' desktop products written in TypeScript/JavaScript: read the
+ * credentials the companion stored for a product. (Products in other languages
+ * run `devpay-companion credentials --product CODE` instead.)
+ *
+ *   import { readCredentials, isActivated } from 'devpay-companion/native-host/api.ts';
+ *   const creds = await readCredentials('ACMEBK01');
+ *
+ * Reads the same configuration and data folder as the CLI: options first, then
+ * DEVPAY_CONFIG / DEVPAY_DATA_DIR, then the defaults.
+ */
+import { ConfigError, findProduct } from '../shared/config.ts';
+import { resolveConfigAndDataDir } from './cli/context.ts';
+import { HostError } from './errors.ts';
+import { CredentialStore } from './store/credential-store.ts';
+import { keychainServiceName, openKeychain } from './store/keychain.ts';
+
+export interface ProductCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  userToken: string;
+  /** From the vendor configuration; send it with the user token in x-amz-security-token. */
+  productToken: string;
+  /** ISO-8601. */
+  activatedAt: string;
+}
+
+export type CredentialsErrorCode =
+  | 'NOT_ACTIVATED'
+  | 'UNKNOWN_PRODUCT'
+  | 'CREDENTIALS_UNREADABLE'
+  | 'KEYCHAIN_UNAVAILABLE'
+  | 'KEYCHAIN_LOCKED'
+  | 'STORAGE_FAILED'
+  | 'VENDOR_CONFIGURATION'
+  | 'INTERNAL';
+
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
+  constructor(
+    readonly code: CredentialsErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReadCredentialsOptions {
+  /** The vendor configuration file. */
+  config?: string;
+  /** The folder the companion keeps credentials in. */
+  dataDir?: string;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The product's credentials; throws CredentialsError (NOT_ACTIVATED, CREDENTIALS_UNREADABLE: reactivate, KEYCHAIN_*...). */
+export async function readCredentials(productCode: string, opts: ReadCredentialsOptions = {}): Promise<ProductCredentials> {
+  let resolved;
+  try {
+    resolved = await resolveConfigAndDataDir({ ...(opts.config !== undefined ? { config: opts.config } : {}), ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) }, opts.env ?? process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CredentialsError('VENDOR_CONFIGURATION', error.message);
+    throw error;
+  }
+  const { config, dataDir } = resolved;
+  const product = findProduct(config, productCode);
+  if (!product) throw new CredentialsError('UNKNOWN_PRODUCT', `Product ${productCode} is not in the vendor configuration.`);
+  const store = new CredentialStore({ vendorId: config.vendor.id, dataDir, keychain: openKeychain(keychainServiceName(config.vendor.id)) });
+  let stored;
+  try {
+    stored = await store.read(product.code);
+  } catch (error) {
+    if (error instanceof HostError && (error.code === 'KEYCHAIN_UNAVAILABLE' || error.code === 'KEYCHAIN_LOCKED' || error.code === 'STORAGE_FAILED' || error.code === 'UNKNOWN_PRODUCT')) {
+      throw new CredentialsError(error.code, error.message);
+    }
+    throw new CredentialsError('INTERNAL', error instanceof Error ? error.message : String(error));
+  }
+  if (stored.state === 'not-activated') {
+    throw new CredentialsError('NOT_ACTIVATED', `${product.name} is not activated on this computer: run devpay-companion activate --product ${product.code}.`);
+  }
+  if (stored.state === 'unreadable') {
+    throw new CredentialsError('CREDENTIALS_UNREADABLE', `${product.name}: credentials unreadable: reactivate (devpay-companion activate --product ${product.code}).`);
+  }
+  const c = stored.credentials;
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, userToken: c.userToken, productToken: product.productToken, activatedAt: c.activatedAt };
+}
+
+/** True when a readable set is stored; false when none is, or it is unreadable (reactivate). Throws on keychain or configuration problems. */
+export async function isActivated(productCode: string, opts: ReadCredentialsOptions = {}): Promise<boolean> {
+  try {
+    await readCredentials(productCode, opts);
+    return true;
+  } catch (error) {
+    if (error instanceof CredentialsError && (error.code === 'NOT_ACTIVATED' || error.code === 'CREDENTIALS_UNREADABLE')) return false;
+    throw error;
+  }
+}
+
+/** The loopback channel: run it in the desktop product, or connect to `devpay-companion serve` for credentials-changed events. */
+export { connectLoopback, serveLoopback, LoopbackUnavailableError, type LoopbackChannel, type ConnectLoopbackOptions, type ServeLoopbackOptions, type LoopbackServer } from './loopback/index.ts';

@@ -1,0 +1,61 @@
+/**
+ * The host as a browser starts it: check the caller, then serve native messaging
+ * on stdio until the browser closes stdin. stdout is already reserved for frames
+ * by main.ts; `writeFrame` is the only way to reach it.
+ */
+import { ConfigError } from '../../shared/config.ts';
+import { encodeFrame } from './framing.ts';
+import type { ErrorReply } from '../../shared/messages.ts';
+import { resolveHostContext } from '../cli/context.ts';
+import { createLogger, parseLogLevel } from '../log.ts';
+import { createRequestHandler } from '../protocol/handler.ts';
+import { createHostServices, hostLogFile } from '../services.ts';
+import { isCallerAllowed, parseCaller } from './caller.ts';
+import { serveNativeMessaging, type FrameWriter } from './native-messaging.ts';
+import { EXIT } from '../cli/exit-codes.ts';
+
+function sendAndWait(write: FrameWriter, reply: ErrorReply): Promise<void> {
+  return new Promise((resolve) => write(encodeFrame(reply), () => resolve()));
+}
+
+export async function runNativeHost(args: readonly string[], write: FrameWriter): Promise<number> {
+  const level = parseLogLevel(process.env.DEVPAY_LOG_LEVEL, 'info');
+  let log = createLogger({ level });
+
+  let ctx;
+  try {
+    ctx = await resolveHostContext({}, process.env);
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
+    log.error(message);
+    await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message.split('\n')[0]} Reinstall it or run "devpay-companion doctor".` });
+    return EXIT.USAGE;
+  }
+  if (process.env.DEVPAY_LOG_FILE !== '0') log = createLogger({ level, file: hostLogFile(ctx.dataDir) });
+
+  const caller = parseCaller(args);
+  if (!caller || !isCallerAllowed(caller, ctx.config)) {
+    log.warn('refused a caller', { caller: caller ? `${caller.browser}:${caller.extensionId}` : 'unrecognised arguments' });
+    await sendAndWait(write, {
+      type: 'error',
+      id: null,
+      code: 'CALLER_NOT_ALLOWED',
+      message: `This desktop companion only talks to ${ctx.config.vendor.name}'s extension.`,
+    });
+    return EXIT.OTHER;
+  }
+  log.info('started by browser', { browser: caller.browser, extension: caller.extensionId });
+
+  let services;
+  try {
+    services = await createHostServices(ctx, { log });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.error('could not start', { error: message });
+    await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message}` });
+    return EXIT.USAGE;
+  }
+  const code = await serveNativeMessaging({ input: process.stdin, write, handle: createRequestHandler(services), log });
+  log.info('input closed; exiting', { code });
+  return code;
+}

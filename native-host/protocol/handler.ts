@@ -1,0 +1,113 @@
+/**
+ * The protocol, independent of transport: one decoded message in, one reply out.
+ * Native messaging uses it today; the loopback WebSocket will reuse it as is, so
+ * nothing here knows about frames, stdio or who the caller is.
+ */
+import { maskIdentifier } from '../../shared/activation-key.ts';
+import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type ProductStatus, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
+import { activate } from '../activation/activate.ts';
+import { HostError } from '../errors.ts';
+import { isBadJsonFrame } from '../messaging/framing.ts';
+import type { HostServices } from '../services.ts';
+
+export type { HostServices } from '../services.ts';
+
+export function createRequestHandler(services: HostServices): (message: unknown) => Promise<Reply> {
+  return async (message) => {
+    if (isBadJsonFrame(message)) {
+      return { type: 'error', id: null, code: 'BAD_MESSAGE', message: 'The message is not valid JSON.' };
+    }
+    const parsed = parseRequest(message);
+    if (!parsed.ok) {
+      services.log.warn('refused a message', { code: parsed.reply.code });
+      return parsed.reply;
+    }
+    const request = parsed.request;
+    try {
+      return await dispatch(services, request);
+    } catch (error) {
+      return errorReply(services, request.id, error);
+    }
+  };
+}
+
+async function dispatch(services: HostServices, request: Request): Promise<Reply> {
+  switch (request.type) {
+    case 'hello':
+      return hello(services, request.id, request.protocol);
+    case 'status':
+      return status(services, request.id);
+    case 'activate': {
+      const outcome = await activate(services, {
+        key: request.key,
+        ...(request.productCode !== undefined ? { productCode: request.productCode } : {}),
+        ...(request.pageUrl !== undefined ? { pageUrl: request.pageUrl } : {}),
+        capturedAt: request.capturedAt,
+        replace: request.replace,
+        source: 'browser',
+      });
+      const reply: ActivatedReply = {
+        type: 'activated',
+        id: request.id,
+        product: outcome.product,
+        accessKeyId: outcome.accessKeyId,
+        activatedAt: outcome.activatedAt,
+        replaced: outcome.replaced,
+      };
+      return reply;
+    }
+  }
+}
+
+function hello(services: HostServices, id: string, protocol: number): HelloReply | ErrorReply {
+  if (protocol !== PROTOCOL_VERSION) {
+    return {
+      type: 'error',
+      id,
+      code: 'PROTOCOL_MISMATCH',
+      message: `This desktop companion speaks protocol ${PROTOCOL_VERSION}, the extension asked for ${protocol}. Update the companion and the extension to matching versions.`,
+    };
+  }
+  return {
+    type: 'hello',
+    id,
+    protocol: PROTOCOL_VERSION,
+    hostVersion: services.hostVersion,
+    products: services.config.products.map((p) => ({ code: p.code, name: p.name })),
+    activateUrl: services.config.activateUrl,
+  };
+}
+
+/** Each configured product's state; a broken keychain is an error reply, not "not activated". */
+export async function productStatuses(services: HostServices): Promise<ProductStatus[]> {
+  const out: ProductStatus[] = [];
+  for (const product of services.config.products) {
+    const stored = await services.store.read(product.code);
+    out.push({
+      code: product.code,
+      name: product.name,
+      activated: stored.state === 'activated',
+      activatedAt: stored.state === 'activated' ? stored.credentials.activatedAt : null,
+      accessKeyId: stored.state === 'activated' ? maskIdentifier(stored.credentials.accessKeyId) : null,
+      state: stored.state,
+    });
+  }
+  return out;
+}
+
+async function status(services: HostServices, id: string): Promise<StatusReply> {
+  return { type: 'status', id, hostVersion: services.hostVersion, products: await productStatuses(services) };
+}
+
+function errorReply(services: HostServices, id: string, error: unknown): ErrorReply {
+  if (error instanceof HostError) {
+    services.log.warn('request failed', { code: error.code });
+    const reply: ErrorReply = { type: 'error', id, code: error.code, message: error.message };
+    if (error.details.product) reply.product = error.details.product;
+    if (error.details.activateUrl) reply.activateUrl = error.details.activateUrl;
+    return reply;
+  }
+  // A bug: log what it was (our own messages never hold secrets; redaction covers the rest).
+  services.log.error('internal error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  return { type: 'error', id, code: 'INTERNAL', message: 'The desktop companion hit an internal error. Try again; if it persists, run "devpay-companion doctor".' };
+}
