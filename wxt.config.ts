@@ -12,6 +12,8 @@ const build = extensionBuildConfig(vendorConfig);
 
 export default defineConfig({
   srcDir: 'extension',
+  // Icons (toolbar, notifications) live with the extension's sources.
+  publicDir: 'extension/public',
   outDir: '.output',
   modules: ['@wxt-dev/webextension-polyfill'],
   manifest: ({ browser }) => ({

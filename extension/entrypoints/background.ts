@@ -1,1 +1,115 @@
-export default defineBackground(() => {});
+/**
+ * The background: takes keys only from its own content scripts on allowed pages
+ * (checked on the sender), pairs the two frames of a confirmation page, and hands
+ * the key to the host through the transport; answers the popup.
+ */
+import * as v from 'valibot';
+import { browser } from 'wxt/browser';
+import { ActivationController } from '../lib/activation-controller.ts';
+import { NativeHostTransport, type NativePortLike } from '../lib/host-transport.ts';
+import { KeyPairing } from '../lib/key-pairing.ts';
+import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
+import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
+
+const BADGE_COLOURS: Record<string, string> = { '!': '#8a1c1c', '…': '#44546a', '✓': '#1d5e2a' };
+
+export default defineBackground(() => {
+  const config = __DEVPAY_EXTENSION_CONFIG__;
+  const client = `devpay-extension/${browser.runtime.getManifest().version}`;
+  const action = browser.action;
+  const icons = browser.runtime.getManifest().icons ?? {};
+  const iconUrl = browser.runtime.getURL('/') + (icons['128'] ?? icons['48'] ?? 'icon/128.png').replace(/^\//, '');
+
+  const transport = new NativeHostTransport({
+    connect: () => browser.runtime.connectNative(config.nativeHostName) as unknown as NativePortLike,
+    lastErrorMessage: () => browser.runtime.lastError?.message,
+    newId: () => crypto.randomUUID(),
+    client,
+  });
+
+  const controller = new ActivationController({
+    vendorName: config.vendorName,
+    activateUrl: config.activateUrl,
+    products: config.products,
+    transport,
+    session: browser.storage.session,
+    client,
+    ui: {
+      async setBadge(text, title) {
+        await Promise.all([
+          action.setBadgeText({ text }),
+          action.setTitle({ title }),
+          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] ?? '#44546a' }) : Promise.resolve(),
+        ]).catch(() => {});
+      },
+      async notify(id, title, message) {
+        await browser.notifications
+          .create(id, { type: 'basic', iconUrl, title, message })
+          .catch(() => {});
+      },
+      stateChanged() {
+        // Extension pages only (the popup); content scripts never receive runtime broadcasts.
+        browser.runtime.sendMessage({ type: 'devpay:state-changed' }).catch(() => {});
+      },
+    },
+  });
+
+  const checkSender = createSenderCheck({
+    extensionId: browser.runtime.id,
+    extensionBaseUrl: browser.runtime.getURL('/'),
+    keyPages: config.keyPages,
+    redirectPages: config.redirectPages,
+  });
+
+  const pairing = new KeyPairing({
+    onKey: (key) => void controller.acceptKey(key),
+    onMismatch: () => controller.noteNotice('mismatch'),
+    now: Date.now,
+    setTimer: (fn, ms) => setTimeout(fn, ms),
+    clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  });
+  browser.tabs.onRemoved.addListener((tabId) => pairing.forgetTab(tabId));
+
+  async function answerPopup(message: unknown): Promise<PopupState | undefined> {
+    const parsed = v.safeParse(PopupRequestSchema, message);
+    if (!parsed.success) return undefined;
+    const request = parsed.output;
+    switch (request.type) {
+      case 'popup:open':
+        void controller.refreshHost();
+        break;
+      case 'popup:refresh':
+        await controller.refreshHost();
+        break;
+      case 'popup:retry':
+        void controller.retry(request.product);
+        break;
+      case 'popup:confirm-replace':
+        void controller.confirmReplace(request.product);
+        break;
+      case 'popup:cancel-replace':
+        await controller.cancelReplace(request.product);
+        break;
+      case 'popup:dismiss':
+        await controller.dismiss(request.product);
+        break;
+      case 'popup:get-state':
+        break;
+    }
+    // Let a just-started activation show as in progress.
+    await Promise.resolve();
+    return controller.snapshot();
+  }
+
+  // Registered synchronously so a stopped service worker wakes for these messages.
+  browser.runtime.onMessage.addListener((message: unknown, sender: SenderLike) => {
+    const role = checkSender(sender);
+    if (role.kind === 'extension-page') return answerPopup(message);
+    if (role.kind !== 'page') return undefined;
+    const verdict = checkContentMessage(message, role, Date.now());
+    if (verdict.kind === 'key') pairing.offer(verdict.accepted);
+    else if (verdict.kind === 'not-taken') controller.noteNotice('ambiguous');
+    // Pages learn nothing back.
+    return undefined;
+  });
+});

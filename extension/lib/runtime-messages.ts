@@ -1,0 +1,123 @@
+/**
+ * Messages between the extension's own parts (content script, background,
+ * popup). Every receiver validates with these schemas; who may send which
+ * message is decided on the sender (see sender-check.ts), never on the message.
+ */
+import * as v from 'valibot';
+import { ACTIVATION_KEY_MAX_LENGTH } from '../../shared/activation-key.ts';
+
+const productCode = v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,32}$/));
+const timestamp = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+// --- content script -> background ---
+
+export const KeyFoundMessageSchema = v.strictObject({
+  type: v.literal('devpay:key-found'),
+  /** As seen on the page (already normalised by the content script; checked again). */
+  key: v.pipe(v.string(), v.minLength(1), v.maxLength(ACTIVATION_KEY_MAX_LENGTH * 4)),
+  /** Only from a redirect page's URL; ignored from any other sender. */
+  productCode: v.optional(productCode),
+  capturedAt: timestamp,
+});
+
+export const KeyNotTakenMessageSchema = v.strictObject({
+  type: v.literal('devpay:key-not-taken'),
+  reason: v.picklist(['ambiguous']),
+  capturedAt: timestamp,
+});
+
+export const ContentMessageSchema = v.variant('type', [KeyFoundMessageSchema, KeyNotTakenMessageSchema]);
+export type KeyFoundMessage = v.InferOutput<typeof KeyFoundMessageSchema>;
+export type ContentMessage = v.InferOutput<typeof ContentMessageSchema>;
+
+// --- popup -> background ---
+
+/** `null` addresses the activation whose product is not known yet. */
+const productSlot = v.nullable(productCode);
+
+export const PopupRequestSchema = v.variant('type', [
+  /** Current state; also starts a fresh check of the host. */
+  v.strictObject({ type: v.literal('popup:open') }),
+  v.strictObject({ type: v.literal('popup:get-state') }),
+  v.strictObject({ type: v.literal('popup:refresh') }),
+  v.strictObject({ type: v.literal('popup:retry'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:confirm-replace'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:cancel-replace'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:dismiss'), product: productSlot }),
+]);
+export type PopupRequest = v.InferOutput<typeof PopupRequestSchema>;
+
+// --- background -> popup ---
+
+export const HOST_UNAVAILABLE_REASONS = [
+  'not-installed',
+  'forbidden',
+  'exited',
+  'timeout',
+  'protocol-mismatch',
+  'bad-reply',
+  'failed-to-start',
+] as const;
+export type HostUnavailableReason = (typeof HOST_UNAVAILABLE_REASONS)[number];
+
+export const NEXT_STEPS = ['new-key', 'retry', 'install', 'update', 'unlock', 'doctor', 'contact-vendor', 'confirm', 'none'] as const;
+export type NextStep = (typeof NEXT_STEPS)[number];
+
+export const PRODUCT_STATES = [
+  'not-activated',
+  'activated',
+  'unreadable',
+  'unknown',
+  'in-progress',
+  'failed',
+  'confirm-replace',
+  'fallback',
+] as const;
+export type ProductState = (typeof PRODUCT_STATES)[number];
+
+export const AttemptErrorSchema = v.strictObject({
+  /** A host ERROR_CODE, or one of the extension's own (KEY_EXPIRED_LOCAL, HOST_TIMEOUT, ...). */
+  code: v.pipe(v.string(), v.maxLength(64)),
+  message: v.pipe(v.string(), v.maxLength(500)),
+  nextStep: v.picklist(NEXT_STEPS),
+});
+export type AttemptError = v.InferOutput<typeof AttemptErrorSchema>;
+
+export const ProductViewSchema = v.strictObject({
+  code: productSlot,
+  name: v.string(),
+  homepage: v.nullable(v.string()),
+  state: v.picklist(PRODUCT_STATES),
+  activatedAt: v.nullable(v.string()),
+  accessKeyId: v.nullable(v.string()),
+  error: v.nullable(AttemptErrorSchema),
+  /** An activation key is held for this product (Retry is possible). */
+  keyHeld: v.boolean(),
+  keyExpiresAt: v.nullable(timestamp),
+  /** Only in the `fallback` state, for the Copy button. */
+  key: v.nullable(v.pipe(v.string(), v.maxLength(ACTIVATION_KEY_MAX_LENGTH))),
+});
+export type ProductView = v.InferOutput<typeof ProductViewSchema>;
+
+export const HostViewSchema = v.strictObject({
+  state: v.picklist(['unknown', 'checking', 'reachable', 'unreachable']),
+  version: v.nullable(v.string()),
+  reason: v.nullable(v.picklist(HOST_UNAVAILABLE_REASONS)),
+});
+export type HostView = v.InferOutput<typeof HostViewSchema>;
+
+export const NOTICE_KINDS = ['ambiguous', 'mismatch', 'unknown-product'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+export const PopupStateSchema = v.strictObject({
+  type: v.literal('devpay:state'),
+  vendorName: v.string(),
+  activateUrl: v.string(),
+  host: HostViewSchema,
+  products: v.array(ProductViewSchema),
+  notice: v.nullable(v.strictObject({ kind: v.picklist(NOTICE_KINDS), at: timestamp })),
+});
+export type PopupState = v.InferOutput<typeof PopupStateSchema>;
+
+/** Broadcast to extension pages when the state changed; carries nothing, the popup asks again. */
+export const StateChangedSchema = v.strictObject({ type: v.literal('devpay:state-changed') });

@@ -1,0 +1,385 @@
+/**
+ * The background's states, driven with a fake transport, a fake clock and an
+ * in-memory storage.session: what the customer sees after each outcome, where
+ * the key is held, and when it is forgotten.
+ */
+import { describe, expect, it } from 'vitest';
+import { ActivationController, SESSION_KEYS, type SessionArea } from '../extension/lib/activation-controller.ts';
+import { HostUnavailableError, type HostTransport } from '../extension/lib/host-transport.ts';
+import type { PopupState } from '../extension/lib/runtime-messages.ts';
+import { ACTIVATION_KEY_LIFETIME_MS } from '../shared/activation-key.ts';
+import type { ErrorCode, Reply, Request } from '../shared/messages.ts';
+
+const KEY = 'ADMAY7DVLJTWHJ76MMBMQYT5LATA';
+const OTHER_KEY = 'AC6PMWXPBRPDDB426RW4X76I2MXQ';
+const T0 = 1_800_000_000_000;
+const PRODUCTS = [
+  { code: 'ACMEBK01', name: 'Acme Backup', homepage: 'https://vendor.devpay.test/products/ACMEBK01' },
+  { code: 'ACMEPV02', name: 'Acme Photo Vault' },
+];
+
+type Answer = Reply | HostUnavailableError | 'hang' | ((request: Request) => Reply | HostUnavailableError);
+
+/** Answers `activate` from a script, hello/status like a healthy host; records every request. */
+class FakeTransport implements HostTransport {
+  requests: Request[] = [];
+  activations: Answer[] = [];
+  activated = new Set<string>();
+  unavailable: HostUnavailableError | null = null;
+
+  async request(message: Request): Promise<Reply> {
+    this.requests.push(message);
+    if (this.unavailable) throw this.unavailable;
+    if (message.type === 'hello') return { type: 'hello', id: message.id, protocol: 1, hostVersion: '0.9.1', products: PRODUCTS.map(({ code, name }) => ({ code, name })), activateUrl: 'https://a.test/' };
+    if (message.type === 'status') {
+      return {
+        type: 'status',
+        id: message.id,
+        hostVersion: '0.9.1',
+        products: PRODUCTS.map(({ code, name }) => ({
+          code,
+          name,
+          activated: this.activated.has(code),
+          activatedAt: this.activated.has(code) ? '2026-11-27T20:00:00.000Z' : null,
+          accessKeyId: this.activated.has(code) ? 'AKIAABCDEFGHIJKLWXYZ' : null,
+          state: this.activated.has(code) ? 'activated' : 'not-activated',
+        })),
+      };
+    }
+    let answer = this.activations.shift();
+    if (answer === undefined) throw new Error('unexpected activate');
+    if (answer === 'hang') return new Promise(() => {});
+    if (typeof answer === 'function') answer = answer(message);
+    if (answer instanceof HostUnavailableError) throw answer;
+    if (answer.type === 'activated') this.activated.add(answer.product.code);
+    return { ...answer, id: message.id };
+  }
+}
+
+const activated = (code = 'ACMEBK01', name = 'Acme Backup'): Reply => ({
+  type: 'activated',
+  id: '',
+  product: { code, name },
+  accessKeyId: 'AKIAABCDEFGHIJKLWXYZ',
+  activatedAt: '2026-11-27T20:00:00.000Z',
+  replaced: false,
+});
+const hostError = (code: ErrorCode, extra: object = {}): Reply => ({ type: 'error', id: '', code, message: `Host says ${code}.`, ...extra });
+
+/** storage.session in memory, recording every write. */
+class MemorySession implements SessionArea {
+  data = new Map<string, unknown>();
+  writes: Record<string, unknown>[] = [];
+  async get(keys: string[]) {
+    return Object.fromEntries(keys.filter((k) => this.data.has(k)).map((k) => [k, structuredClone(this.data.get(k))]));
+  }
+  async set(items: Record<string, unknown>) {
+    this.writes.push(structuredClone(items));
+    for (const [k, v] of Object.entries(items)) this.data.set(k, structuredClone(v));
+  }
+  async remove(keys: string[]) {
+    for (const k of keys) this.data.delete(k);
+  }
+  dump(): string {
+    return JSON.stringify(Object.fromEntries(this.data));
+  }
+}
+
+function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; transport?: FakeTransport; clock?: { now: number } } = {}) {
+  const clock = options.clock ?? { now: T0 };
+  const timers: { at: number; fn: () => void; done: boolean }[] = [];
+  const transport = options.transport ?? new FakeTransport();
+  const session = options.session ?? new MemorySession();
+  const badges: { text: string; title: string }[] = [];
+  const notifications: { id: string; title: string; message: string }[] = [];
+  let n = 0;
+  const controller = new ActivationController({
+    vendorName: 'Acme Software',
+    activateUrl: 'https://www.devpay.test/dp-activate',
+    products: options.products ?? PRODUCTS,
+    transport,
+    session,
+    client: 'devpay-extension/test',
+    ui: {
+      setBadge: (text, title) => void badges.push({ text, title }),
+      notify: (id, title, message) => void notifications.push({ id, title, message }),
+      stateChanged: () => {},
+    },
+    now: () => clock.now,
+    newId: () => `id-${++n}`,
+    setTimer: (fn, ms) => {
+      const t = { at: clock.now + ms, fn, done: false };
+      timers.push(t);
+      return t;
+    },
+    clearTimer: (t) => {
+      (t as { done: boolean }).done = true;
+    },
+  });
+  /** Moves the clock and runs the timers that came due. */
+  const advance = (ms: number) => {
+    clock.now += ms;
+    for (const t of timers) if (!t.done && t.at <= clock.now) (t.done = true), t.fn();
+  };
+  const product = async (code: string | null) => (await controller.snapshot()).products.find((p) => p.code === code)!;
+  return { controller, transport, session, badges, notifications, clock, advance, product };
+}
+
+const page = (key = KEY, productCode?: string) => ({ key, capturedAt: T0 - 5_000, pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html', ...(productCode ? { productCode } : {}) });
+const activateRequests = (t: FakeTransport) => t.requests.filter((r): r is Extract<Request, { type: 'activate' }> => r.type === 'activate');
+
+describe('activation controller', () => {
+  it('success: activates, names the product in the badge and a notification, forgets the key', async () => {
+    const h = setup();
+    h.transport.activations.push(activated());
+    expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
+    expect(activateRequests(h.transport)).toEqual([
+      { type: 'activate', id: expect.any(String), key: KEY, productCode: 'ACMEBK01', pageUrl: page().pageUrl, capturedAt: T0 - 5_000, replace: false },
+    ]);
+    const row = await h.product('ACMEBK01');
+    expect(row).toMatchObject({ state: 'activated', activatedAt: '2026-11-27T20:00:00.000Z', accessKeyId: 'AKIA************WXYZ', keyHeld: false, key: null });
+    expect(h.badges.at(-1)).toEqual({ text: '✓', title: 'Acme Backup activated' });
+    expect(h.notifications).toEqual([expect.objectContaining({ title: 'Acme Backup activated' })]);
+    const state = await h.controller.snapshot();
+    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null });
+    await h.controller.flushed();
+    expect(h.session.dump()).not.toContain(KEY);
+    expect(h.session.data.has(SESSION_KEYS.keys)).toBe(false);
+  });
+
+  it('drops repeats of a key already handled', async () => {
+    const h = setup();
+    h.transport.activations.push(activated());
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('repeat');
+    expect(await h.controller.acceptKey(page(KEY))).toBe('repeat');
+    expect(activateRequests(h.transport)).toHaveLength(1);
+    // Repeats are recognised by a digest, never by the key itself.
+    await h.controller.flushed();
+    expect(h.session.dump()).not.toContain(KEY);
+  });
+
+  it('already activated: waits for the customer, replaces only on confirm', async () => {
+    const h = setup();
+    h.transport.activations.push(hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEBK01', name: 'Acme Backup' } }));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-replace', keyHeld: true, key: null });
+    expect(h.badges.at(-1)!.text).toBe('!');
+    expect(h.notifications.at(-1)!.title).toBe('Acme Backup: action needed');
+    expect(activateRequests(h.transport)[0]!.replace).toBe(false);
+
+    h.transport.activations.push(activated());
+    await h.controller.confirmReplace('ACMEBK01');
+    expect(activateRequests(h.transport).map((r) => r.replace)).toEqual([false, true]);
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', keyHeld: false });
+  });
+
+  it('already activated, and the customer keeps the current credentials: the key is forgotten', async () => {
+    const h = setup();
+    h.transport.activations.push(hostError('ALREADY_ACTIVATED'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    await h.controller.flushed();
+    expect(h.session.dump()).toContain(KEY);
+    await h.controller.cancelReplace('ACMEBK01');
+    await h.controller.confirmReplace('ACMEBK01');
+    expect(activateRequests(h.transport)).toHaveLength(1);
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'not-activated', keyHeld: false });
+    await h.controller.flushed();
+    expect(h.session.dump()).not.toContain(KEY);
+  });
+
+  it.each(['EXPIRED_KEY', 'INVALID_KEY', 'INCORRECT_KEY', 'KEY_TOO_OLD', 'MALFORMED_KEY'] as const)(
+    'key error %s: says what happened, points to a new key, forgets the key',
+    async (code) => {
+      const h = setup();
+      h.transport.activations.push(hostError(code, { activateUrl: 'https://www.devpay.test/dp-activate' }));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      const row = await h.product('ACMEBK01');
+      expect(row).toMatchObject({ state: 'failed', keyHeld: false, error: { code, message: `Host says ${code}.`, nextStep: 'new-key' } });
+      await h.controller.retry('ACMEBK01');
+      expect(activateRequests(h.transport)).toHaveLength(1);
+      expect((await h.controller.snapshot()).activateUrl).toBe('https://www.devpay.test/dp-activate');
+    },
+  );
+
+  it('a passing failure keeps the key for Retry', async () => {
+    const h = setup();
+    h.transport.activations.push(hostError('SERVICE_UNAVAILABLE'), activated());
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, key: null, error: { nextStep: 'retry' } });
+    await h.controller.retry('ACMEBK01');
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
+  });
+
+  it('host missing: fallback with the key for manual paste; Retry works once the host is installed', async () => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError('not-installed'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    const state = await h.controller.snapshot();
+    expect(state.host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed' });
+    expect(state.products[0]).toMatchObject({ code: 'ACMEBK01', state: 'fallback', keyHeld: true, key: KEY, error: { code: 'HOST_UNAVAILABLE', nextStep: 'install' } });
+    expect(state.products[1]).toMatchObject({ code: 'ACMEPV02', key: null });
+    expect(h.notifications.at(-1)!.message).not.toContain(KEY);
+
+    h.transport.activations.push(activated());
+    await h.controller.retry('ACMEBK01');
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', key: null });
+  });
+
+  it.each(['forbidden', 'exited', 'protocol-mismatch'] as const)('host %s: fallback too', async (reason) => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError(reason));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+  });
+
+  it('a host that does not answer in time: failed, key kept for Retry (not fallback)', async () => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError('timeout'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, error: { code: 'HOST_TIMEOUT', nextStep: 'retry' } });
+  });
+
+  it('forgets a held key when its hour is over, in memory and in storage.session', async () => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError('not-installed'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    await h.controller.flushed();
+    expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: page().pageUrl } });
+
+    h.advance(ACTIVATION_KEY_LIFETIME_MS - 10_000);
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+    h.advance(10_000);
+    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, key: null, error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' } });
+    await h.controller.flushed();
+    expect(h.session.data.has(SESSION_KEYS.keys)).toBe(false);
+    expect(h.session.dump()).not.toContain(KEY);
+    await h.controller.retry('ACMEBK01');
+    expect(activateRequests(h.transport)).toHaveLength(1);
+  });
+
+  it('keeps the key only in the one storage.session entry meant for it', async () => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError('not-installed'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    await h.controller.flushed();
+    for (const write of h.session.writes) {
+      for (const [name, value] of Object.entries(write)) {
+        if (name !== SESSION_KEYS.keys) expect(JSON.stringify(value), name).not.toContain(KEY);
+      }
+    }
+  });
+
+  it('survives the service worker stopping: state and held key come back from storage.session', async () => {
+    const first = setup();
+    first.transport.activations.push(new HostUnavailableError('not-installed'));
+    await first.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    await first.controller.flushed();
+
+    const second = setup({ session: first.session, clock: { now: T0 + 60_000 } });
+    expect(await second.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+    expect(second.badges.at(-1)!.text).toBe('!');
+    // The restored controller still knows the key was seen.
+    expect(await second.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('repeat');
+
+    const late = setup({ session: first.session, clock: { now: T0 + ACTIVATION_KEY_LIFETIME_MS } });
+    expect(await late.product('ACMEBK01')).toMatchObject({ state: 'failed', key: null, keyHeld: false });
+    await late.controller.flushed();
+    expect(first.session.dump()).not.toContain(KEY);
+  });
+
+  it('an activation cut short by the worker stopping comes back as interrupted, with Retry', async () => {
+    const session = new MemorySession();
+    const transport = new FakeTransport();
+    transport.activations.push('hang');
+    const first = setup({ session, transport });
+    void first.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    while (activateRequests(transport).length === 0) await new Promise((r) => setTimeout(r, 5));
+    await first.controller.flushed();
+    const second = setup({ session });
+    expect(await second.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, error: { code: 'INTERRUPTED', nextStep: 'retry' } });
+  });
+
+  it('without a product code: one configured product is assumed; with several, the host names it', async () => {
+    const single = setup({ products: [PRODUCTS[0]!] });
+    single.transport.activations.push(activated());
+    await single.controller.acceptKey(page(KEY));
+    expect(activateRequests(single.transport)[0]!.productCode).toBe('ACMEBK01');
+
+    const several = setup();
+    several.transport.activations.push(hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEPV02', name: 'Acme Photo Vault' } }));
+    await several.controller.acceptKey(page(KEY));
+    expect(activateRequests(several.transport)[0]!.productCode).toBeUndefined();
+    const state = await several.controller.snapshot();
+    expect(state.products.map((p) => [p.code, p.state])).toEqual([
+      ['ACMEBK01', 'not-activated'],
+      ['ACMEPV02', 'confirm-replace'],
+    ]);
+    several.transport.activations.push(activated('ACMEPV02', 'Acme Photo Vault'));
+    await several.controller.confirmReplace('ACMEPV02');
+    expect(activateRequests(several.transport)[1]).toMatchObject({ productCode: 'ACMEPV02', replace: true });
+  });
+
+  it('an unknown product stays visible as such until the host names it', async () => {
+    const h = setup();
+    h.transport.activations.push(new HostUnavailableError('not-installed'));
+    await h.controller.acceptKey(page(KEY));
+    const row = await h.product(null);
+    expect(row).toMatchObject({ code: null, name: 'Product not yet known', state: 'fallback', key: KEY });
+  });
+
+  it('refuses keys for products it does not manage, and says so', async () => {
+    const h = setup();
+    expect(await h.controller.acceptKey(page(KEY, 'OTHER99'))).toBe('unknown-product');
+    expect(h.transport.requests).toEqual([]);
+    expect((await h.controller.snapshot()).notice).toMatchObject({ kind: 'unknown-product' });
+  });
+
+  it('does not send a key captured over an hour ago', async () => {
+    const h = setup();
+    expect(await h.controller.acceptKey({ ...page(), capturedAt: T0 - ACTIVATION_KEY_LIFETIME_MS - 1 })).toBe('too-old');
+    expect(h.transport.requests).toEqual([]);
+  });
+
+  it('a different key for a product waiting for confirmation starts over', async () => {
+    const h = setup();
+    h.transport.activations.push(hostError('ALREADY_ACTIVATED'), hostError('ALREADY_ACTIVATED'));
+    await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+    await h.controller.acceptKey(page(OTHER_KEY, 'ACMEBK01'));
+    expect(activateRequests(h.transport).map((r) => [r.key, r.replace])).toEqual([
+      [KEY, false],
+      [OTHER_KEY, false],
+    ]);
+    await h.controller.flushed();
+    expect(h.session.dump()).not.toContain(KEY);
+    expect(h.session.dump()).toContain(OTHER_KEY);
+  });
+
+  it('reports the host and the products’ states on refresh', async () => {
+    const h = setup();
+    h.transport.activated.add('ACMEPV02');
+    await h.controller.refreshHost();
+    const state: PopupState = await h.controller.snapshot();
+    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null });
+    expect(state.products.map((p) => [p.code, p.state, p.accessKeyId])).toEqual([
+      ['ACMEBK01', 'not-activated', null],
+      ['ACMEPV02', 'activated', 'AKIA************WXYZ'],
+    ]);
+    h.transport.unavailable = new HostUnavailableError('not-installed');
+    await h.controller.refreshHost();
+    expect((await h.controller.snapshot()).host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed' });
+  });
+
+  it('every host error code is handled with a next step', async () => {
+    const codes: ErrorCode[] = ['BUSY', 'KEYCHAIN_LOCKED', 'KEYCHAIN_UNAVAILABLE', 'STORAGE_FAILED', 'VENDOR_CONFIGURATION', 'CALLER_NOT_ALLOWED', 'BAD_MESSAGE', 'INTERNAL'];
+    for (const code of codes) {
+      const h = setup();
+      h.transport.activations.push(hostError(code));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      const row = await h.product('ACMEBK01');
+      expect(['failed', 'fallback'], code).toContain(row.state);
+      expect(row.error?.nextStep, code).not.toBe('none');
+      expect(row.keyHeld, code).toBe(true);
+    }
+  });
+});
