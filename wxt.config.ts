@@ -19,7 +19,8 @@ export default defineConfig({
   manifest: ({ browser }) => ({
     name: `${vendorConfig.vendor.name} activation companion`,
     description: 'Activates your DevPay desktop products right after purchase, without copy and paste.',
-    permissions: ['nativeMessaging', 'storage', 'notifications'],
+    // alarms: drops a held activation key at the end of its hour even if the service worker was stopped.
+    permissions: ['nativeMessaging', 'storage', 'notifications', 'alarms'],
     // Chromium: the public key pins the extension ID the host allows. Firefox: the add-on ID.
     ...(browser === 'firefox'
       ? { browser_specific_settings: { gecko: { id: vendorConfig.extensions.firefox[0], strict_min_version: '128.0' } } }

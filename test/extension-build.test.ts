@@ -14,7 +14,8 @@ import { buildExtension, chromiumExtensionId, readManifest } from './helpers/ext
 const vendor = parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8')));
 const config = extensionBuildConfig(vendor);
 const PAGES = [...vendor.keyPages, ...vendor.redirectPages];
-const PERMISSIONS = ['nativeMessaging', 'storage', 'notifications'];
+// alarms: a held key is dropped at the end of its hour even when the service worker was stopped.
+const PERMISSIONS = ['nativeMessaging', 'storage', 'notifications', 'alarms'];
 
 let out: string;
 let firefox: string;
@@ -70,6 +71,8 @@ function commonChecks(manifest: Record<string, unknown>, dir: string) {
     .map((f) => readFileSync(join(dir, f), 'utf8'))
     .join('\n');
   expect(code).toContain(config.nativeHostName);
+  // The loopback channel's port comes from the vendor configuration too.
+  expect(code).toMatch(new RegExp(`loopbackPort"?:${config.loopbackPort}\\b`));
   expect(code).not.toContain('{ProductToken}');
   for (const p of vendor.products) expect(code).not.toContain(p.productToken.slice(20, 60));
   return files;

@@ -9,6 +9,7 @@
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -127,11 +128,24 @@ const stateOf = (popup: Page, code: string) => popup.getAttribute(`li.product[da
 
 let userDataDir: string;
 
+/** A port that was free a moment ago (taken and released), so nothing answers on it. */
+async function closedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+  const { port: free } = probe.address() as { port: number };
+  await new Promise((done) => probe.close(done));
+  return free;
+}
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'extension-chromium-'));
   hostLog = join(work, 'host.log');
   hostState = join(work, 'host-state.json');
-  const extensionDir = await buildExtension('chrome', join(work, 'build'));
+  // Built for a loopback port nothing listens on (a `devpay-companion serve` on the default port must not
+  // change what these tests see): native messaging is the only way to the host here.
+  const configPath = join(work, 'vendor-config.json');
+  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), loopbackPort: await closedPort() }));
+  const extensionDir = await buildExtension('chrome', join(work, 'build'), { DEVPAY_CONFIG: configPath });
   const certificate = await makeThrowAwayCertificate(['aws-portal.devpay.test', 'vendor.devpay.test', 'evil.devpay.test']);
   server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
     const body = route((req.headers.host ?? '').split(':')[0]!, new URL(req.url ?? '/', 'https://x').pathname);
@@ -176,6 +190,11 @@ describe('the built extension in Chromium', () => {
     expect(await stateOf(popup, 'ACMEPV02')).not.toBe('fallback');
     // States are written out, not only coloured.
     expect(await row.locator('.product-state').textContent()).toMatch(/paste the key/i);
+    // Neither native messaging nor the loopback channel: the key goes by copy and paste.
+    expect(await row.getAttribute('data-route')).toBe('paste');
+    expect(await row.locator('.product-route').textContent()).toMatch(/How the key went:.*copy and paste/);
+    expect(await popup.getAttribute('#host', 'data-route')).toBeNull();
+    expect(await popup.locator('#sandbox-help').textContent()).toContain('devpay-companion serve');
 
     // Keyboard: Tab reaches the Copy button, Enter copies.
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -241,6 +260,10 @@ describe('the built extension in Chromium', () => {
     expect(after.title).toBe('Acme Backup activated');
     expect(Object.keys(after.notifications)).toContain('devpay-activated-ACMEBK01');
     expect(await popup.locator('li.product[data-product="ACMEBK01"] .product-state').textContent()).toBe('Activated');
+    // The key went by native messaging, and the popup says so.
+    expect(await popup.getAttribute('li.product[data-product="ACMEBK01"]', 'data-route')).toBe('native');
+    expect(await popup.locator('li.product[data-product="ACMEBK01"] .product-route').textContent()).toContain('native messaging');
+    await waitFor(async () => (await popup.getAttribute('#host', 'data-route')) === 'native', { what: 'the host route' });
     await popup.close();
   });
 

@@ -4,9 +4,9 @@
  * the key is held, and when it is forgotten.
  */
 import { describe, expect, it } from 'vitest';
-import { ActivationController, SESSION_KEYS, type SessionArea } from '../extension/lib/activation-controller.ts';
+import { ActivationController, KEY_EXPIRY_ALARM_PREFIX, SESSION_KEYS, type ExpiryAlarms, type SessionArea } from '../extension/lib/activation-controller.ts';
 import { HostUnavailableError, type HostTransport } from '../extension/lib/host-transport.ts';
-import type { PopupState } from '../extension/lib/runtime-messages.ts';
+import type { HostRoute, PopupState } from '../extension/lib/runtime-messages.ts';
 import { ACTIVATION_KEY_LIFETIME_MS } from '../shared/activation-key.ts';
 import type { ErrorCode, Reply, Request } from '../shared/messages.ts';
 
@@ -26,10 +26,18 @@ class FakeTransport implements HostTransport {
   activations: Answer[] = [];
   activated = new Set<string>();
   unavailable: HostUnavailableError | null = null;
+  /** Which way every answer came, as a FallbackTransport would say; undefined like a single transport. */
+  route: HostRoute | undefined = undefined;
+  private readonly routes = new Map<string, HostRoute>();
+
+  routeOf(id: string): HostRoute | undefined {
+    return this.routes.get(id);
+  }
 
   async request(message: Request): Promise<Reply> {
     this.requests.push(message);
     if (this.unavailable) throw this.unavailable;
+    if (this.route) this.routes.set(message.id, this.route);
     if (message.type === 'hello') return { type: 'hello', id: message.id, protocol: 1, hostVersion: '0.9.1', products: PRODUCTS.map(({ code, name }) => ({ code, name })), activateUrl: 'https://a.test/' };
     if (message.type === 'status') {
       return {
@@ -66,6 +74,17 @@ const activated = (code = 'ACMEBK01', name = 'Acme Backup'): Reply => ({
 });
 const hostError = (code: ErrorCode, extra: object = {}): Reply => ({ type: 'error', id: '', code, message: `Host says ${code}.`, ...extra });
 
+/** browser.alarms as the controller uses it: what is set survives the worker; firing is up to the test. */
+class FakeAlarms implements ExpiryAlarms {
+  alarms = new Map<string, number>();
+  set(name: string, when: number) {
+    this.alarms.set(name, when);
+  }
+  clear(name: string) {
+    this.alarms.delete(name);
+  }
+}
+
 /** storage.session in memory, recording every write. */
 class MemorySession implements SessionArea {
   data = new Map<string, unknown>();
@@ -85,13 +104,15 @@ class MemorySession implements SessionArea {
   }
 }
 
-function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; transport?: FakeTransport; clock?: { now: number } } = {}) {
+function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; transport?: FakeTransport; clock?: { now: number }; alarms?: FakeAlarms } = {}) {
   const clock = options.clock ?? { now: T0 };
   const timers: { at: number; fn: () => void; done: boolean }[] = [];
   const transport = options.transport ?? new FakeTransport();
   const session = options.session ?? new MemorySession();
   const badges: { text: string; title: string }[] = [];
   const notifications: { id: string; title: string; message: string }[] = [];
+  const alarms = options.alarms ?? new FakeAlarms();
+  const changes = { count: 0 };
   let n = 0;
   const controller = new ActivationController({
     vendorName: 'Acme Software',
@@ -103,8 +124,9 @@ function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; t
     ui: {
       setBadge: (text, title) => void badges.push({ text, title }),
       notify: (id, title, message) => void notifications.push({ id, title, message }),
-      stateChanged: () => {},
+      stateChanged: () => void changes.count++,
     },
+    alarms,
     now: () => clock.now,
     newId: () => `id-${++n}`,
     setTimer: (fn, ms) => {
@@ -122,7 +144,7 @@ function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; t
     for (const t of timers) if (!t.done && t.at <= clock.now) (t.done = true), t.fn();
   };
   const product = async (code: string | null) => (await controller.snapshot()).products.find((p) => p.code === code)!;
-  return { controller, transport, session, badges, notifications, clock, advance, product };
+  return { controller, transport, session, badges, notifications, clock, advance, product, alarms, changes };
 }
 
 const page = (key = KEY, productCode?: string) => ({ key, capturedAt: T0 - 5_000, pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html', ...(productCode ? { productCode } : {}) });
@@ -141,7 +163,7 @@ describe('activation controller', () => {
     expect(h.badges.at(-1)).toEqual({ text: '✓', title: 'Acme Backup activated' });
     expect(h.notifications).toEqual([expect.objectContaining({ title: 'Acme Backup activated' })]);
     const state = await h.controller.snapshot();
-    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null });
+    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null, route: null });
     await h.controller.flushed();
     expect(h.session.dump()).not.toContain(KEY);
     expect(h.session.data.has(SESSION_KEYS.keys)).toBe(false);
@@ -216,7 +238,7 @@ describe('activation controller', () => {
     h.transport.activations.push(new HostUnavailableError('not-installed'));
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
     const state = await h.controller.snapshot();
-    expect(state.host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed' });
+    expect(state.host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed', route: null });
     expect(state.products[0]).toMatchObject({ code: 'ACMEBK01', state: 'fallback', keyHeld: true, key: KEY, error: { code: 'HOST_UNAVAILABLE', nextStep: 'install' } });
     expect(state.products[1]).toMatchObject({ code: 'ACMEPV02', key: null });
     expect(h.notifications.at(-1)!.message).not.toContain(KEY);
@@ -360,14 +382,14 @@ describe('activation controller', () => {
     h.transport.activated.add('ACMEPV02');
     await h.controller.refreshHost();
     const state: PopupState = await h.controller.snapshot();
-    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null });
+    expect(state.host).toEqual({ state: 'reachable', version: '0.9.1', reason: null, route: null });
     expect(state.products.map((p) => [p.code, p.state, p.accessKeyId])).toEqual([
       ['ACMEBK01', 'not-activated', null],
       ['ACMEPV02', 'activated', 'AKIA************WXYZ'],
     ]);
     h.transport.unavailable = new HostUnavailableError('not-installed');
     await h.controller.refreshHost();
-    expect((await h.controller.snapshot()).host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed' });
+    expect((await h.controller.snapshot()).host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed', route: null });
   });
 
   it('every host error code is handled with a next step', async () => {
@@ -381,5 +403,121 @@ describe('activation controller', () => {
       expect(row.error?.nextStep, code).not.toBe('none');
       expect(row.keyHeld, code).toBe(true);
     }
+  });
+
+  describe('which way the key went', () => {
+    it('through the loopback channel: the product and the host say so, and it survives the worker stopping', async () => {
+      const h = setup();
+      h.transport.route = 'loopback';
+      h.transport.activations.push(activated());
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', route: 'loopback' });
+      expect(await h.product('ACMEPV02')).toMatchObject({ route: null });
+      expect((await h.controller.snapshot()).host).toEqual({ state: 'reachable', version: '0.9.1', reason: null, route: 'loopback' });
+      await h.controller.flushed();
+
+      const again = setup({ session: h.session, transport: h.transport });
+      expect(await again.product('ACMEBK01')).toMatchObject({ state: 'activated', route: 'loopback' });
+    });
+
+    it('through native messaging', async () => {
+      const h = setup();
+      h.transport.route = 'native';
+      h.transport.activations.push(activated());
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', route: 'native' });
+      expect((await h.controller.snapshot()).host.route).toBe('native');
+    });
+
+    it('neither way: copy and paste, and the host has no route', async () => {
+      const h = setup();
+      h.transport.activations.push(new HostUnavailableError('not-installed'));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', route: 'paste', key: KEY });
+      expect((await h.controller.snapshot()).host).toMatchObject({ state: 'unreachable', route: null });
+    });
+
+    it('a refused key says which way the host answered', async () => {
+      const h = setup();
+      h.transport.route = 'loopback';
+      h.transport.activations.push(hostError('EXPIRED_KEY'));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', route: 'loopback' });
+    });
+
+    it('is forgotten once the host says the product is no longer activated', async () => {
+      const h = setup();
+      h.transport.route = 'native';
+      h.transport.activations.push(activated());
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      h.transport.activated.delete('ACMEBK01');
+      await h.controller.refreshHost();
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'not-activated', route: null });
+    });
+  });
+
+  describe('key expiry by alarm', () => {
+    const ALARM = `${KEY_EXPIRY_ALARM_PREFIX}ACMEBK01`;
+
+    it('sets an alarm at the end of the key’s hour, and clears it once the key is used', async () => {
+      const h = setup();
+      h.transport.activations.push(new HostUnavailableError('not-installed'), activated());
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect([...h.alarms.alarms]).toEqual([[ALARM, page().capturedAt + ACTIVATION_KEY_LIFETIME_MS]]);
+      await h.controller.retry('ACMEBK01');
+      expect(h.alarms.alarms.size).toBe(0);
+    });
+
+    it('a stopped worker woken by the alarm drops the key and tells the popup', async () => {
+      const session = new MemorySession();
+      const alarms = new FakeAlarms();
+      const first = setup({ session, alarms });
+      first.transport.activations.push(new HostUnavailableError('not-installed'));
+      await first.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      await first.controller.flushed();
+      // The worker wakes once for the popup, then stops: its timers die with it, the alarm stays.
+      const popupWake = setup({ session, alarms, clock: { now: T0 + 10 * 60_000 } });
+      expect(await popupWake.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+      await popupWake.controller.flushed();
+      expect(session.dump()).toContain(KEY);
+
+      // The alarm goes off at the key's expiry: the browser starts the worker and hands it the alarm.
+      const when = alarms.alarms.get(ALARM)!;
+      const woken = setup({ session, alarms, clock: { now: when } });
+      expect(await woken.controller.handleAlarm(ALARM)).toBe(true);
+      expect(await woken.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, key: null, error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' } });
+      await woken.controller.flushed();
+      expect(woken.changes.count).toBeGreaterThan(0);
+      expect(session.dump()).not.toContain(KEY);
+      expect(session.data.has(SESSION_KEYS.keys)).toBe(false);
+      expect(alarms.alarms.size).toBe(0);
+    });
+
+    it('in a running worker whose timer was lost, the alarm drops the key', async () => {
+      const h = setup();
+      h.transport.activations.push(new HostUnavailableError('not-installed'));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      await h.controller.flushed();
+      await Promise.resolve();
+      const before = h.changes.count;
+      // The clock moves on without the timers running.
+      h.clock.now = h.alarms.alarms.get(ALARM)!;
+      expect(await h.controller.handleAlarm(ALARM)).toBe(true);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, error: { code: 'KEY_EXPIRED_LOCAL' } });
+      await h.controller.flushed();
+      expect(h.changes.count).toBeGreaterThan(before);
+      expect(h.session.dump()).not.toContain(KEY);
+    });
+
+    it('an early alarm keeps the key and sets itself again; other alarms are not ours', async () => {
+      const h = setup();
+      h.transport.activations.push(new HostUnavailableError('not-installed'));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      h.alarms.alarms.clear();
+      expect(await h.controller.handleAlarm(ALARM)).toBe(true);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+      expect(h.alarms.alarms.get(ALARM)).toBe(page().capturedAt + ACTIVATION_KEY_LIFETIME_MS);
+      expect(await h.controller.handleAlarm('something-else')).toBe(false);
+    });
   });
 });

@@ -1,142 +1,182 @@
 /**
- * The loopback channel from a real browser: the built extension in headless
- * Chromium with NO native host registered activates through the channel (with
- * extension/lib/loopback-transport.ts running in its service worker on the
- * browser's own WebSocket), while a web page in the same browser is refused
- * before the upgrade completes. Real simulator, real gnome-keyring.
+ * The loopback channel, the whole path, as a customer with a sandboxed browser
+ * lives it: no native host registered anywhere Chromium looks, `devpay-companion
+ * serve` (the built bundle) running against the simulator and a real
+ * gnome-keyring, and the extension built for a vendor configuration whose
+ * loopbackPort is the port serve got. The customer buys on the simulator's
+ * pages; the extension finds native messaging missing, hands the key over the
+ * loopback channel, and the popup says so. A web page in the same browser that
+ * tries the port is refused before the upgrade.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VendorConfig } from '../shared/config.ts';
-import { PROTOCOL_VERSION } from '../shared/messages.ts';
-import { loadVendorConfig } from '../native-host/cli/context.ts';
-import { createLogger } from '../native-host/log.ts';
-import { serveLoopback, type LoopbackServer } from '../native-host/loopback/index.ts';
-import { DEMO_CONFIG, findSecrets, isolatedEnv, runCli } from './helpers/companion.ts';
-import { launchExtensionBrowser, type ExtensionBrowser } from './helpers/browser.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
-import { startSimulator, type Simulator } from './simulator/server.ts';
+import type { ExtensionBrowser } from './helpers/browser.ts';
+import { HOST_BUNDLE, findSecrets } from './helpers/companion.ts';
+import { buildExtension } from './helpers/extension-build.ts';
+import { waitFor } from './helpers/wait.ts';
+import { createWorld, type World } from './helpers/world.ts';
 
-let keyring: Keyring;
-let sim: Simulator;
-let root: string;
-let demo: VendorConfig;
+const BACKUP = 'ACMEBK01';
+
+let world: World;
+let buildDir: string;
+let extensionDir: string;
+let serve: ChildProcess | undefined;
+let serveLog = '';
+let port: number;
 let browser: ExtensionBrowser;
-let server: LoopbackServer;
-let configPath: string;
-let dataDir: string;
-const logLines: string[] = [];
 
-/** The extension's loopback transport, bundled for evaluation in the service worker. */
-async function transportBundle(): Promise<string> {
-  const result = await build({
-    entryPoints: ['extension/lib/loopback-transport.ts'],
-    bundle: true,
-    format: 'iife',
-    globalName: 'DevpayLoopbackTransport',
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    logLevel: 'silent',
+/** `devpay-companion serve --port 0` as the customer would run it; resolves with the port it got. */
+async function startServe(): Promise<number> {
+  const child = spawn(process.execPath, [HOST_BUNDLE, 'serve', '--port', '0'], {
+    env: { ...world.env, DEVPAY_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Evaluated in a function scope: hand the module to the worker's global explicitly.
-  return `${result.outputFiles[0]!.text}\nglobalThis.DevpayLoopbackTransport = DevpayLoopbackTransport;`;
+  serve = child;
+  child.stdout!.on('data', (d: Buffer) => (serveLog += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (serveLog += d.toString()));
+  let found: number | undefined;
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`serve exited (${child.exitCode}): ${serveLog}`);
+      found = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(serveLog)?.[1]) || undefined;
+      return found !== undefined;
+    },
+    { timeoutMs: 15_000, what: 'devpay-companion serve to listen' },
+  );
+  return found!;
+}
+
+/** SIGTERM, as Ctrl+C would; resolves with how it ended. */
+async function stopServe(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const child = serve;
+  serve = undefined;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
+  const ended = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code, signal] = await ended;
+  clearTimeout(timer);
+  return { code, signal };
+}
+
+/** What a web page in the same browser gets when it opens the port. */
+function pageTriesPort(page: Page, url: string): Promise<{ opened: boolean; code: number }> {
+  return page.evaluate(
+    (target) =>
+      new Promise<{ opened: boolean; code: number }>((resolve) => {
+        const ws = new WebSocket(target);
+        let opened = false;
+        ws.onopen = () => (opened = true);
+        ws.onclose = (e) => resolve({ opened, code: e.code });
+      }),
+    url,
+  );
 }
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devpay-loopback-browser-'));
-  demo = await loadVendorConfig(DEMO_CONFIG);
-  [keyring, sim] = await Promise.all([startKeyring(), startSimulator({ config: demo })]);
-  Object.assign(process.env, keyring.env);
-  delete process.env.DISPLAY;
-  // No NativeMessagingHosts folder anywhere Chromium looks: native messaging is unavailable, as in a Snap.
-  browser = await launchExtensionBrowser({ userDataDir: join(root, 'profile'), env: isolatedEnv({ HOME: root, XDG_CONFIG_HOME: join(root, 'config') }) as Record<string, string> });
-  configPath = join(root, 'vendor-config.json');
-  await writeFile(configPath, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: 'loopback-browser-test' }, extensions: { chromium: [browser.extensionId] } }));
-  dataDir = join(root, 'data');
-  server = await serveLoopback({
-    config: configPath,
-    dataDir,
-    licenseService: sim.licenseServiceUrl,
-    caFile: sim.caFile,
-    env: {},
-    port: 0,
-    log: createLogger({ level: 'info', stream: { write: (line: string) => logLines.push(line) } }),
-  });
-});
+  world = await createWorld({ label: 'loopback-browser' });
+  port = await startServe();
+  // The extension learns the port from the vendor configuration it is built with: a copy of the demo's, with serve's port.
+  buildDir = await mkdtemp(join(tmpdir(), 'devpay-loopback-extension-'));
+  const configPath = join(buildDir, 'vendor-config.json');
+  const demo = JSON.parse(await readFile(world.env.DEVPAY_CONFIG!, 'utf8')) as Record<string, unknown>;
+  await writeFile(configPath, JSON.stringify({ ...demo, loopbackPort: port }));
+  extensionDir = await buildExtension('chrome', join(buildDir, 'out'), { DEVPAY_CONFIG: configPath });
+  // No `devpay-companion install`: Chromium finds no native host, as in a Snap.
+  browser = await world.launch({ extensionDir });
+}, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await sim?.close();
-  await keyring?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+  await stopServe().catch(() => {});
+  await world?.close();
+  if (buildDir) await rm(buildDir, { recursive: true, force: true });
 });
 
-describe('the loopback channel from headless Chromium', () => {
+describe('a sandboxed browser: activation through the loopback channel', () => {
   it('has no native host to talk to', async () => {
     const error = await browser.serviceWorker.evaluate(
       (name) =>
         new Promise<string>((resolve) => {
           chrome.runtime.sendNativeMessage(name, { type: 'status', id: 'n' }, () => resolve(chrome.runtime.lastError?.message ?? 'answered'));
         }),
-      demo.nativeHostName,
+      world.config.nativeHostName,
     );
     expect(error).toContain('not found');
   });
 
-  it('activates from the extension through the loopback transport', async () => {
-    await browser.serviceWorker.evaluate(await transportBundle());
-    const key = sim.purchase('ACMEBK01');
-    const replies = await browser.serviceWorker.evaluate(
-      async ({ port, key, protocol }) => {
-        const { createLoopbackTransport } = (globalThis as unknown as { DevpayLoopbackTransport: typeof import('../extension/lib/loopback-transport.ts') }).DevpayLoopbackTransport;
-        const transport = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 'devpay-extension/browser-test' });
-        const hello = await transport.request({ type: 'hello', id: 'h', protocol });
-        const activated = await transport.request({ type: 'activate', id: 'a', key, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false });
-        const status = await transport.request({ type: 'status', id: 's' });
-        transport.close();
-        return { hello, activated, status };
-      },
-      { port: server.port, key, protocol: PROTOCOL_VERSION },
-    );
-    expect(replies.hello).toMatchObject({ type: 'hello', id: 'h' });
-    expect(replies.activated).toMatchObject({ type: 'activated', id: 'a', product: { code: 'ACMEBK01' }, replaced: false });
-    expect(replies.status).toMatchObject({ type: 'status', products: [{ code: 'ACMEBK01', activated: true }, { code: 'ACMEPV02', activated: false }] });
-    // Chromium sent its real Origin, which the server recognised.
-    expect(logLines.join('')).toContain(`extension="${browser.extensionId}"`);
+  it('the key from the purchase is activated through the loopback channel, and the popup says so', async () => {
+    const page = await browser.context.newPage();
+    const shownKey = await world.buy(page, BACKUP);
 
-    const env = isolatedEnv({ ...keyring.env, HOME: root, DEVPAY_CONFIG: configPath, DEVPAY_DATA_DIR: dataDir });
-    const creds = await runCli(['credentials', '--product', 'ACMEBK01'], { env });
-    expect(JSON.parse(creds.stdout)).toMatchObject({ AccessKeyId: sim.issued.at(-1)!.accessKeyId });
-    const secrets = [key, ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
-    expect(await findSecrets(secrets, { texts: { replies: JSON.stringify(replies), log: logLines.join('') } })).toEqual([]);
+    const popup = await browser.context.newPage();
+    await popup.goto(browser.popupUrl);
+    await popup.waitForSelector('#app[data-loaded]');
+    const row = popup.locator(`li.product[data-product="${BACKUP}"]`);
+    await waitFor(async () => (await row.getAttribute('data-state')) === 'activated', { timeoutMs: 30_000, what: 'the popup to say activated' });
+    expect(await row.getAttribute('data-route')).toBe('loopback');
+    // In words, not only in an attribute.
+    expect(await row.locator('.product-route').textContent()).toMatch(/How the key went:.*loopback channel.*devpay-companion serve/);
+    await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) === 'reachable', { what: 'the host to show as reachable' });
+    expect(await popup.getAttribute('#host', 'data-route')).toBe('loopback');
+    expect(await popup.locator('#host-route').textContent()).toContain('loopback channel');
+    expect(await popup.locator('.fallback-key').count()).toBe(0);
+
+    // The stored set is exactly the one the simulator issued for this purchase.
+    expect(world.sim.issued).toHaveLength(1);
+    const issued = world.sim.issued[0]!;
+    const product = world.config.products.find((p) => p.code === BACKUP)!;
+    const credentials = await world.cli(['credentials', '--product', BACKUP]);
+    expect(credentials.code, credentials.stderr).toBe(0);
+    expect(JSON.parse(credentials.stdout)).toEqual({
+      Version: 1,
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+      SessionToken: `${issued.userToken},${product.productToken}`,
+      UserToken: issued.userToken,
+      ProductToken: product.productToken,
+    });
+    expect(issued.productCode).toBe(BACKUP);
+    expect(world.sim.mintedKeys()).toContain(shownKey);
+
+    // serve admitted the extension by its Origin; no native host ever ran, only serve.
+    expect(serveLog).toContain(`extension="${browser.extensionId}"`);
+    const hosts = await world.runningHosts();
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0]).toContain(' serve ');
+    await popup.close();
+    await page.close();
   });
 
-  it('refuses a web page in the same browser before the upgrade', async () => {
+  it('a web page in the same browser is refused before the upgrade', async () => {
     const page = await browser.context.newPage();
     try {
-      await page.goto(sim.hostileUrl);
-      const before = logLines.length;
-      const outcome = await page.evaluate(
-        (port) =>
-          new Promise<{ opened: boolean; code: number }>((resolve) => {
-            const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
-            let opened = false;
-            ws.onopen = () => (opened = true);
-            ws.onclose = (e) => resolve({ opened, code: e.code });
-          }),
-        server.port,
-      );
-      expect(outcome).toEqual({ opened: false, code: 1006 });
-      const refusal = logLines.slice(before).find((l) => l.includes('refused a loopback connection'));
-      expect(refusal).toContain('status=403');
-      expect(refusal).toContain(`origin="${new URL(sim.hostileUrl).origin}"`);
+      await page.goto(world.sim.hostileUrl);
+      for (const url of [`ws://127.0.0.1:${port}/`, `ws://localhost:${port}/`]) {
+        const before = serveLog.length;
+        expect(await pageTriesPort(page, url), url).toEqual({ opened: false, code: 1006 });
+        await waitFor(() => serveLog.slice(before).includes('refused a loopback connection'), { timeoutMs: 5_000, what: 'serve to log the refusal' });
+        const refusal = serveLog.slice(before).split('\n').find((l) => l.includes('refused a loopback connection'))!;
+        expect(refusal).toContain('status=403');
+        expect(refusal).toContain(`origin="${new URL(world.sim.hostileUrl).origin}"`);
+      }
     } finally {
       await page.close();
     }
+  });
+
+  it('serve shuts down cleanly; nothing secret was logged or left at rest', async () => {
+    await browser.close();
+    expect(await stopServe()).toEqual({ code: 0, signal: null });
+    expect(serveLog).toContain('loopback channel closed');
+    expect(await world.runningHosts()).toEqual([]);
+    const secrets = [...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
+    expect(await findSecrets(secrets, { texts: { 'serve output': serveLog } })).toEqual([]);
+    expect(await world.findAtRest([...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])])).toEqual([]);
   });
 });

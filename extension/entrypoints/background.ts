@@ -1,12 +1,16 @@
 /**
  * The background: takes keys only from its own content scripts on allowed pages
  * (checked on the sender), pairs the two frames of a confirmation page, and hands
- * the key to the host through the transport; answers the popup.
+ * the key to the host (native messaging first, then the loopback channel, see
+ * fallback-transport.ts); answers the popup; drops held keys when their hour is
+ * over, by alarm if the worker was stopped meanwhile.
  */
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
 import { ActivationController } from '../lib/activation-controller.ts';
+import { FallbackTransport } from '../lib/fallback-transport.ts';
 import { NativeHostTransport, type NativePortLike } from '../lib/host-transport.ts';
+import { createLoopbackTransport } from '../lib/loopback-transport.ts';
 import { KeyPairing } from '../lib/key-pairing.ts';
 import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
 import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
@@ -20,11 +24,17 @@ export default defineBackground(() => {
   const icons = browser.runtime.getManifest().icons ?? {};
   const iconUrl = browser.runtime.getURL('/') + (icons['128'] ?? icons['48'] ?? 'icon/128.png').replace(/^\//, '');
 
-  const transport = new NativeHostTransport({
-    connect: () => browser.runtime.connectNative(config.nativeHostName) as unknown as NativePortLike,
-    lastErrorMessage: () => browser.runtime.lastError?.message,
-    newId: () => crypto.randomUUID(),
-    client,
+  const newId = () => crypto.randomUUID();
+  const transport = new FallbackTransport({
+    native: new NativeHostTransport({
+      connect: () => browser.runtime.connectNative(config.nativeHostName) as unknown as NativePortLike,
+      lastErrorMessage: () => browser.runtime.lastError?.message,
+      newId,
+      client,
+    }),
+    // For browsers that cannot start native hosts (Snap, Flatpak): `devpay-companion serve` on the configured port.
+    // (Firefox's extension origins cannot be verified by the host, which refuses them: Firefox ends in the fallback.)
+    loopback: createLoopbackTransport({ port: config.loopbackPort, newId, client }),
   });
 
   const controller = new ActivationController({
@@ -34,6 +44,10 @@ export default defineBackground(() => {
     transport,
     session: browser.storage.session,
     client,
+    alarms: {
+      set: (name, when) => browser.alarms.create(name, { when }),
+      clear: async (name) => void (await browser.alarms.clear(name)),
+    },
     ui: {
       async setBadge(text, title) {
         await Promise.all([
@@ -69,6 +83,8 @@ export default defineBackground(() => {
     clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   });
   browser.tabs.onRemoved.addListener((tabId) => pairing.forgetTab(tabId));
+  // Registered synchronously: the alarm is what wakes a stopped worker at a key's expiry.
+  browser.alarms.onAlarm.addListener((alarm) => void controller.handleAlarm(alarm.name));
 
   async function answerPopup(message: unknown): Promise<PopupState | undefined> {
     const parsed = v.safeParse(PopupRequestSchema, message);

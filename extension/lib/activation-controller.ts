@@ -5,7 +5,9 @@
  *
  * The activation key is secret: it lives in memory and, so that it survives the
  * service worker being stopped, in `storage.session` (never `local`/`sync`,
- * never a log), and only until it is used, refused, or its hour is over.
+ * never a log), and only until it is used, refused, or its hour is over. A
+ * timer drops it at the end of its hour while the worker runs; an alarm
+ * (`ExpiryAlarms`) wakes a stopped worker to drop it then too.
  */
 import * as v from 'valibot';
 import { ACTIVATION_KEY_LIFETIME_MS, isWithinKeyLifetime, maskIdentifier } from '../../shared/activation-key.ts';
@@ -13,10 +15,13 @@ import { PROTOCOL_VERSION, type ErrorCode, type ErrorReply, type Reply, type Req
 import { HostUnavailableError, type HostTransport } from './host-transport.ts';
 import {
   AttemptErrorSchema,
+  HOST_ROUTES,
   HostViewSchema,
   NOTICE_KINDS,
   type AttemptError,
+  type HostRoute,
   type HostView,
+  type KeyRoute,
   type NextStep,
   type NoticeKind,
   type PopupState,
@@ -39,6 +44,16 @@ export interface ControllerUi {
   stateChanged(): void;
 }
 
+/** `browser.alarms`, as far as this module uses it: alarms outlive a stopped service worker and wake it. */
+export interface ExpiryAlarms {
+  /** At `when` (ms since the epoch) or soon after; the same name replaces an earlier alarm. */
+  set(name: string, when: number): void | Promise<void>;
+  clear(name: string): void | Promise<void>;
+}
+
+/** Alarm names: one per held key, `*` for the key whose product is not known yet. */
+export const KEY_EXPIRY_ALARM_PREFIX = 'devpay.key-expiry:';
+
 export interface ControllerDeps {
   vendorName: string;
   activateUrl: string;
@@ -46,6 +61,8 @@ export interface ControllerDeps {
   transport: HostTransport;
   session: SessionArea;
   ui: ControllerUi;
+  /** Drops held keys at their expiry even when the worker was stopped; without it, only timers and wake-ups do. */
+  alarms?: ExpiryAlarms;
   /** Sent in the hello, e.g. `devpay-extension/0.1.0`. */
   client: string;
   now?: () => number;
@@ -79,6 +96,8 @@ const AttemptSchema = v.object({
   phase: v.picklist(['in-progress', 'failed', 'confirm-replace', 'fallback']),
   capturedAt: v.number(),
   error: v.nullable(AttemptErrorSchema),
+  /** The way the host answered about this key (null before it answered, or when it could not be reached). */
+  route: v.optional(v.nullable(v.picklist(HOST_ROUTES)), null),
 });
 type Attempt = v.InferOutput<typeof AttemptSchema>;
 
@@ -101,6 +120,7 @@ const StoredSchema = v.object({
   keys: v.optional(v.record(v.string(), HeldKeySchema), {}),
   seen: v.optional(v.record(v.string(), v.number()), {}),
   statuses: v.optional(v.record(v.string(), ProductStatusSchema), {}),
+  activatedVia: v.optional(v.record(v.string(), v.picklist(HOST_ROUTES)), {}),
   host: v.optional(HostViewSchema),
   notice: v.optional(v.nullable(v.object({ kind: v.picklist(NOTICE_KINDS), at: v.number() }))),
   lastActivated: v.optional(v.nullable(productCode)),
@@ -157,7 +177,9 @@ export class ActivationController {
   private readonly expiryTimers = new Map<Slot, unknown>();
   private readonly seen = new Map<string, number>();
   private readonly statuses = new Map<string, ProductStatus>();
-  private host: HostView = { state: 'unknown', version: null, reason: null };
+  /** Which way this browser's key activated each product (for the popup; not known for older activations). */
+  private readonly activatedVia = new Map<string, HostRoute>();
+  private host: HostView = { state: 'unknown', version: null, reason: null, route: null };
   private notice: { kind: NoticeKind; at: number } | null = null;
   private lastActivated: string | null = null;
   private refreshing: Promise<void> | null = null;
@@ -204,7 +226,7 @@ export class ActivationController {
 
     this.rememberSeen(digest, incoming.capturedAt);
     this.holdKey(slot, { key: incoming.key, capturedAt: incoming.capturedAt, ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}) });
-    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: incoming.capturedAt, error: null });
+    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: incoming.capturedAt, error: null, route: null });
     this.changed();
     await this.activate(slot, false, 'page');
     return 'started';
@@ -256,6 +278,21 @@ export class ActivationController {
     return this.refreshing;
   }
 
+  /**
+   * A `browser.alarms` alarm went off. For a key-expiry alarm: drops every key whose
+   * hour is over (the popup is told) and returns true; other alarms return false.
+   */
+  async handleAlarm(name: string): Promise<boolean> {
+    if (!name.startsWith(KEY_EXPIRY_ALARM_PREFIX)) return false;
+    await this.ready;
+    this.sweep();
+    // Early or stale: a key still held under this name gets its alarm again.
+    const slot = slotFromStorage(name.slice(KEY_EXPIRY_ALARM_PREFIX.length));
+    const held = this.keys.get(slot);
+    if (held) this.armExpiryAlarm(slot, held);
+    return true;
+  }
+
   // --- what the popup shows ---
 
   async snapshot(): Promise<PopupState> {
@@ -288,17 +325,21 @@ export class ActivationController {
     const held = this.keys.get(slot);
     const status = slot === null ? undefined : this.statuses.get(slot);
     const homepage = slot === null ? undefined : this.product(slot)?.homepage;
+    const state = attempt?.phase ?? status?.state ?? 'unknown';
+    const route: KeyRoute | null =
+      state === 'fallback' ? 'paste' : attempt ? attempt.route : state === 'activated' && slot !== null ? (this.activatedVia.get(slot) ?? null) : null;
     return {
       code: slot,
       name: this.nameOf(slot),
       homepage: homepage ?? null,
-      state: attempt?.phase ?? status?.state ?? 'unknown',
+      state,
       activatedAt: status?.activatedAt ?? null,
       accessKeyId: status?.accessKeyId ?? null,
       error: attempt?.error ?? null,
       keyHeld: held !== undefined,
       keyExpiresAt: held ? held.capturedAt + ACTIVATION_KEY_LIFETIME_MS : null,
       key: attempt?.phase === 'fallback' && held ? held.key : null,
+      route,
     };
   }
 
@@ -309,7 +350,7 @@ export class ActivationController {
       this.expireKey(slot);
       return;
     }
-    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: held.capturedAt, error: null });
+    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: held.capturedAt, error: null, route: null });
     this.changed();
     const request: Request = {
       type: 'activate',
@@ -327,25 +368,28 @@ export class ActivationController {
       this.hostFailed(slot, error, by);
       return;
     }
-    this.host = { state: 'reachable', version: this.host.version, reason: null };
+    const route = this.deps.transport.routeOf?.(request.id) ?? null;
+    this.host = { state: 'reachable', version: this.host.version, reason: null, route };
     if (reply.type === 'activated') {
-      this.succeeded(slot, reply.product.code, reply.activatedAt, reply.accessKeyId);
+      this.succeeded(slot, reply.product.code, reply.activatedAt, reply.accessKeyId, route);
     } else if (reply.type === 'error') {
-      this.refused(slot, reply, by);
+      this.refused(slot, reply, by, route);
     } else {
-      this.fail(slot, 'failed', { code: 'HOST_BAD_REPLY', message: STRINGS.localError.badReply, nextStep: 'retry' }, by);
+      this.fail(slot, 'failed', { code: 'HOST_BAD_REPLY', message: STRINGS.localError.badReply, nextStep: 'retry' }, by, route);
     }
     // Fresh version and product states after the host acted; failures here only mark it unreachable.
     await this.refreshHost();
   }
 
-  private succeeded(slot: Slot, code: string, activatedAt: string, accessKeyId: string): void {
+  private succeeded(slot: Slot, code: string, activatedAt: string, accessKeyId: string, route: HostRoute | null): void {
     this.dropKey(slot);
     this.attempts.delete(slot);
     if (this.product(code)) {
       this.attempts.delete(code);
       this.dropKey(code);
       this.statuses.set(code, { state: 'activated', activatedAt, accessKeyId: maskIdentifier(accessKeyId) });
+      if (route) this.activatedVia.set(code, route);
+      else this.activatedVia.delete(code);
       this.lastActivated = code;
     }
     const name = this.product(code)?.name ?? code;
@@ -353,7 +397,7 @@ export class ActivationController {
     this.changed();
   }
 
-  private refused(slot: Slot, reply: ErrorReply, by: 'page' | 'customer'): void {
+  private refused(slot: Slot, reply: ErrorReply, by: 'page' | 'customer', route: HostRoute | null): void {
     // The host names the product when the page did not: the attempt moves to it.
     let target = slot;
     if (slot === null && reply.product && this.product(reply.product.code)) {
@@ -366,10 +410,10 @@ export class ActivationController {
       if (held) this.holdKey(target, held);
     }
     const handling = ERROR_HANDLING[reply.code];
-    if (reply.code === 'CALLER_NOT_ALLOWED') this.host = { state: 'unreachable', version: this.host.version, reason: 'forbidden' };
-    if (reply.code === 'PROTOCOL_MISMATCH') this.host = { state: 'unreachable', version: this.host.version, reason: 'protocol-mismatch' };
+    if (reply.code === 'CALLER_NOT_ALLOWED') this.host = { state: 'unreachable', version: this.host.version, reason: 'forbidden', route: null };
+    if (reply.code === 'PROTOCOL_MISMATCH') this.host = { state: 'unreachable', version: this.host.version, reason: 'protocol-mismatch', route: null };
     if (!handling.keepKey) this.dropKey(target);
-    this.fail(target, handling.phase, { code: reply.code, message: clip(reply.message), nextStep: handling.nextStep }, by);
+    this.fail(target, handling.phase, { code: reply.code, message: clip(reply.message), nextStep: handling.nextStep }, by, route);
   }
 
   private hostFailed(slot: Slot, error: unknown, by: 'page' | 'customer'): void {
@@ -377,7 +421,7 @@ export class ActivationController {
       this.fail(slot, 'failed', { code: 'INTERNAL', message: STRINGS.localError.badReply, nextStep: 'retry' }, by);
       return;
     }
-    this.host = { state: 'unreachable', version: null, reason: error.reason };
+    this.host = { state: 'unreachable', version: null, reason: error.reason, route: null };
     if (error.reason === 'timeout') {
       // The host exists but did not answer: the key stays for a Retry.
       this.fail(slot, 'failed', { code: 'HOST_TIMEOUT', message: STRINGS.localError.timeout, nextStep: 'retry' }, by);
@@ -387,9 +431,9 @@ export class ActivationController {
     this.fail(slot, 'fallback', { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable[error.reason], nextStep }, by);
   }
 
-  private fail(slot: Slot, phase: Exclude<Phase, 'in-progress'>, error: AttemptError, by: 'page' | 'customer'): void {
+  private fail(slot: Slot, phase: Exclude<Phase, 'in-progress'>, error: AttemptError, by: 'page' | 'customer', route: HostRoute | null = null): void {
     const current = this.attempts.get(slot);
-    this.attempts.set(slot, { product: slot, phase, capturedAt: current?.capturedAt ?? this.now(), error });
+    this.attempts.set(slot, { product: slot, phase, capturedAt: current?.capturedAt ?? this.now(), error, route });
     // The customer who just clicked in the popup sees the result there; a page's key gets a notification.
     if (by === 'page') {
       const name = this.nameOf(slot);
@@ -410,11 +454,16 @@ export class ActivationController {
     try {
       const hello = await this.deps.transport.request({ type: 'hello', id: this.newId(), protocol: PROTOCOL_VERSION, client: this.deps.client });
       if (hello.type !== 'hello') throw new HostUnavailableError(hello.type === 'error' && hello.code === 'CALLER_NOT_ALLOWED' ? 'forbidden' : 'bad-reply');
-      const status = await this.deps.transport.request({ type: 'status', id: this.newId() });
+      const statusId = this.newId();
+      const status = await this.deps.transport.request({ type: 'status', id: statusId });
       if (status.type !== 'status') throw new HostUnavailableError('bad-reply');
-      this.host = { state: 'reachable', version: status.hostVersion || hello.hostVersion, reason: null };
+      const route = this.deps.transport.routeOf?.(statusId) ?? null;
+      this.host = { state: 'reachable', version: status.hostVersion || hello.hostVersion, reason: null, route };
       for (const p of status.products) {
         if (!this.product(p.code)) continue;
+        // Forgotten or re-activated elsewhere since: how this browser activated it no longer says anything.
+        const known = this.statuses.get(p.code);
+        if (p.state !== 'activated' || (known?.activatedAt && known.activatedAt !== p.activatedAt)) this.activatedVia.delete(p.code);
         this.statuses.set(p.code, {
           state: p.state,
           activatedAt: p.activatedAt,
@@ -422,7 +471,7 @@ export class ActivationController {
         });
       }
     } catch (error) {
-      this.host = { state: 'unreachable', version: null, reason: error instanceof HostUnavailableError ? error.reason : 'bad-reply' };
+      this.host = { state: 'unreachable', version: null, reason: error instanceof HostUnavailableError ? error.reason : 'bad-reply', route: null };
     }
     this.changed();
   }
@@ -436,13 +485,22 @@ export class ActivationController {
       slot,
       this.setTimer(() => this.expireKey(slot), Math.max(0, remaining)),
     );
+    this.armExpiryAlarm(slot, held);
   }
 
   private dropKey(slot: Slot): void {
-    this.keys.delete(slot);
+    const wasHeld = this.keys.delete(slot);
     const timer = this.expiryTimers.get(slot);
     if (timer !== undefined) this.clearTimer(timer);
     this.expiryTimers.delete(slot);
+    if (wasHeld && this.deps.alarms) void Promise.resolve(this.deps.alarms.clear(KEY_EXPIRY_ALARM_PREFIX + SLOT_STORAGE_KEY(slot))).catch(() => {});
+  }
+
+  /** The timer above dies with the service worker; the alarm wakes it to drop the key on time. */
+  private armExpiryAlarm(slot: Slot, held: HeldKey): void {
+    if (!this.deps.alarms) return;
+    const when = held.capturedAt + ACTIVATION_KEY_LIFETIME_MS;
+    void Promise.resolve(this.deps.alarms.set(KEY_EXPIRY_ALARM_PREFIX + SLOT_STORAGE_KEY(slot), when)).catch(() => {});
   }
 
   /** The key's hour is over: it is forgotten, and the customer is told to get a new one. */
@@ -481,7 +539,8 @@ export class ActivationController {
   private changed(): void {
     this.updateBadge();
     this.persist();
-    this.deps.ui.stateChanged();
+    // Tell the popup only once the state is saved: what it shows has been written (and a used key erased).
+    void this.writes.then(() => this.deps.ui.stateChanged());
   }
 
   private updateBadge(): void {
@@ -501,6 +560,7 @@ export class ActivationController {
       attempts: [...this.attempts.values()],
       seen: Object.fromEntries(this.seen),
       statuses: Object.fromEntries(this.statuses),
+      activatedVia: Object.fromEntries(this.activatedVia),
       host: this.host,
       notice: this.notice,
       lastActivated: this.lastActivated,
@@ -545,6 +605,7 @@ export class ActivationController {
     }
     for (const [digest, until] of Object.entries(data.seen)) this.seen.set(digest, until);
     for (const [code, status] of Object.entries(data.statuses)) if (this.product(code)) this.statuses.set(code, status);
+    for (const [code, route] of Object.entries(data.activatedVia)) if (this.product(code)) this.activatedVia.set(code, route);
     if (data.host) this.host = data.host.state === 'checking' ? { ...data.host, state: 'unknown' } : data.host;
     this.notice = data.notice ?? null;
     this.lastActivated = data.lastActivated ?? null;

@@ -1,7 +1,8 @@
 /**
  * How the background talks to the host. `HostTransport` is all the rest of the
- * extension knows; the native messaging implementation below is one of them (a
- * loopback WebSocket one can sit behind the same interface, tried after it).
+ * extension knows; the native messaging implementation below is one of them (the
+ * loopback one in loopback-transport.ts is the same over a WebSocket, and
+ * fallback-transport.ts tries the two in order).
  *
  * Every reply is validated against shared/messages.ts; every wait has a limit.
  * Failures to reach the host reject with `HostUnavailableError`, whose reason
@@ -9,18 +10,35 @@
  */
 import * as v from 'valibot';
 import { PROTOCOL_VERSION, ReplySchema, type HelloReply, type Reply, type Request } from '../../shared/messages.ts';
-import type { HostUnavailableReason } from './runtime-messages.ts';
+import type { HostRoute, HostUnavailableReason } from './runtime-messages.ts';
 
 export interface HostTransport {
   /** Resolves with the host's reply (an `error` reply included); rejects with `HostUnavailableError`. */
   request(message: Request): Promise<Reply>;
+  /** Transports with more than one way to the host: which way the reply to this request (by id) came. */
+  routeOf?(requestId: string): HostRoute | undefined;
 }
 
 export class HostUnavailableError extends Error {
   override name = 'HostUnavailableError';
-  constructor(readonly reason: HostUnavailableReason) {
+  /**
+   * False only when the request certainly never reached the host (the connection
+   * failed before it was posted): then another way to the host may be tried
+   * without risking the request being acted on twice.
+   */
+  readonly requestSent: boolean;
+  constructor(
+    readonly reason: HostUnavailableReason,
+    options: { requestSent?: boolean } = {},
+  ) {
     super(`Companion app unavailable: ${reason}`);
+    this.requestSent = options.requestSent ?? true;
   }
+}
+
+/** The same failure, known to have happened before the request was posted. */
+function beforeSending(error: unknown): unknown {
+  return error instanceof HostUnavailableError ? new HostUnavailableError(error.reason, { requestSent: false }) : error;
 }
 
 /**
@@ -96,7 +114,13 @@ export class NativeHostTransport implements HostTransport {
       if (this.opening) return { ...(await this.opening).hello!, id: message.id };
       return (await this.connect(message)).hello!;
     }
-    const connection = live ?? (await (this.opening ?? this.connect(undefined)));
+    let connection: Connection;
+    try {
+      connection = live ?? (await (this.opening ?? this.connect(undefined)));
+    } catch (error) {
+      // The connection (and its handshake) failed: this request was never posted.
+      throw beforeSending(error);
+    }
     return this.send(connection, message, this.timeouts[message.type]);
   }
 
@@ -126,7 +150,7 @@ export class NativeHostTransport implements HostTransport {
     try {
       port = this.options.connect();
     } catch (error) {
-      throw new HostUnavailableError(unavailableReasonOf(error instanceof Error ? error.message : String(error)));
+      throw new HostUnavailableError(unavailableReasonOf(error instanceof Error ? error.message : String(error)), { requestSent: false });
     }
     const connection: Connection = { port, pending: new Map(), closed: false };
     port.onMessage.addListener((data) => this.receive(connection, data));
@@ -160,7 +184,7 @@ export class NativeHostTransport implements HostTransport {
   }
 
   private send(connection: Connection, message: Request, timeoutMs: number): Promise<Reply> {
-    if (connection.closed) return Promise.reject(new HostUnavailableError('exited'));
+    if (connection.closed) return Promise.reject(new HostUnavailableError('exited', { requestSent: false }));
     if (connection.idle !== undefined) clearTimeout(connection.idle);
     connection.idle = undefined;
     return new Promise<Reply>((resolve, reject) => {

@@ -60,6 +60,13 @@ export const HOST_UNAVAILABLE_REASONS = [
 ] as const;
 export type HostUnavailableReason = (typeof HOST_UNAVAILABLE_REASONS)[number];
 
+/** The ways to the host: native messaging, or the loopback WebSocket of `devpay-companion serve`. */
+export const HOST_ROUTES = ['native', 'loopback'] as const;
+export type HostRoute = (typeof HOST_ROUTES)[number];
+/** The ways a key goes to the host: one of the above, or the customer's copy and paste (the fallback). */
+export const KEY_ROUTES = [...HOST_ROUTES, 'paste'] as const;
+export type KeyRoute = (typeof KEY_ROUTES)[number];
+
 export const NEXT_STEPS = ['new-key', 'retry', 'install', 'update', 'unlock', 'doctor', 'contact-vendor', 'confirm', 'none'] as const;
 export type NextStep = (typeof NEXT_STEPS)[number];
 
@@ -96,6 +103,8 @@ export const ProductViewSchema = v.strictObject({
   keyExpiresAt: v.nullable(timestamp),
   /** Only in the `fallback` state, for the Copy button. */
   key: v.nullable(v.pipe(v.string(), v.maxLength(ACTIVATION_KEY_MAX_LENGTH))),
+  /** Which way this browser's last key for the product went, when known; `paste` in the fallback state. */
+  route: v.nullable(v.picklist(KEY_ROUTES)),
 });
 export type ProductView = v.InferOutput<typeof ProductViewSchema>;
 
@@ -103,6 +112,8 @@ export const HostViewSchema = v.strictObject({
   state: v.picklist(['unknown', 'checking', 'reachable', 'unreachable']),
   version: v.nullable(v.string()),
   reason: v.nullable(v.picklist(HOST_UNAVAILABLE_REASONS)),
+  /** Which way the host was last reached (null when it was not). */
+  route: v.optional(v.nullable(v.picklist(HOST_ROUTES)), null),
 });
 export type HostView = v.InferOutput<typeof HostViewSchema>;
 

@@ -3,7 +3,7 @@
  * Functions take only non-secret values (product names, codes, versions, dates):
  * no string here ever holds an activation key.
  */
-import type { NextStep } from './runtime-messages.ts';
+import type { HostRoute, KeyRoute, NextStep } from './runtime-messages.ts';
 
 export const STRINGS = {
   popupTitle: (vendorName: string) => `${vendorName} activation`,
@@ -28,6 +28,19 @@ export const STRINGS = {
   },
   installHelp: 'To install it, run this in a terminal, then choose Retry:',
   installCommand: 'devpay-companion install',
+  sandboxHelp: 'If this browser cannot start programs (Snap or Flatpak Chromium), keep `devpay-companion serve` running instead, then choose Retry.',
+
+  // Which way the key went: said in words, next to the state.
+  routeLabel: 'How the key went:',
+  keyRoute: {
+    native: 'native messaging (the browser started the companion app).',
+    loopback: 'the loopback channel (`devpay-companion serve`).',
+    paste: 'copy and paste (fallback): the key could not be handed over directly.',
+  } satisfies Record<KeyRoute, string>,
+  hostRoute: {
+    native: 'Reached through native messaging.',
+    loopback: 'Reached through the loopback channel (`devpay-companion serve`).',
+  } satisfies Record<HostRoute, string>,
 
   productState: {
     'not-activated': 'Not activated',

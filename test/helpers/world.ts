@@ -34,7 +34,8 @@ export interface World {
   cli(args: string[], input?: string): Promise<CliResult>;
   /** Registers the host with `devpay-companion install`, as a customer would. */
   install(): Promise<CliResult>;
-  launch(options?: { headless?: boolean }): Promise<ExtensionBrowser>;
+  /** `extensionDir`: another build of the extension (default: the shared .output/chrome-mv3). */
+  launch(options?: { headless?: boolean; extensionDir?: string }): Promise<ExtensionBrowser>;
   /** Purchase page → "Place your order" → the split confirmation; returns the key the top frame shows. */
   buy(page: Page, productCode: string): Promise<string>;
   /** Every place a key or secret must never be found at rest: profile, data folder, logs. */
@@ -91,6 +92,7 @@ export async function createWorld(options: { configPath?: string; label?: string
           userDataDir,
           env: env as Record<string, string>,
           headless: launchOptions.headless ?? true,
+          ...(launchOptions.extensionDir ? { extensionDir: launchOptions.extensionDir } : {}),
         });
         cleanups.push(() => browser.close());
         return browser;

@@ -2,8 +2,10 @@
  * Draws the popup from a PopupState. Text only through textContent (host
  * messages are shown, never parsed as HTML). Every state is said in words, not
  * only in colour. Stable hooks for tests and assistive tech:
- *   #app[data-loaded], #host[data-state][data-version], #host-reason[data-reason], #refresh, #notice[data-kind],
- *   li.product[data-product=CODE|*][data-state=STATE][data-key-held],
+ *   #app[data-loaded], #host[data-state][data-version][data-route=native|loopback], #host-route,
+ *   #host-reason[data-reason], #refresh, #notice[data-kind],
+ *   li.product[data-product=CODE|*][data-state=STATE][data-key-held][data-route=native|loopback|paste],
+ *   .product-route[data-route] (the same, in words),
  *   button[data-action=retry|confirm-replace|cancel-replace|copy-key|dismiss],
  *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage].
  */
@@ -65,12 +67,18 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
     'data-product': code ?? UNKNOWN_PRODUCT_ATTR,
     'data-state': product.state,
     'data-key-held': String(product.keyHeld),
+    'data-route': product.route ?? undefined,
     'aria-labelledby': `name-${code ?? 'unknown'}`,
   });
   row.append(
     h('h2', { class: 'product-name', id: `name-${code ?? 'unknown'}` }, product.name),
     h('p', { class: 'product-state' }, h('strong', {}, STRINGS.productState[product.state])),
   );
+  if (product.route) {
+    row.append(
+      h('p', { class: 'product-route', 'data-route': product.route }, h('span', { class: 'label' }, STRINGS.routeLabel + ' '), richText(STRINGS.keyRoute[product.route])),
+    );
+  }
 
   const details: string[] = [];
   const activatedNow = product.state === 'activated' || product.state === 'confirm-replace';
@@ -128,16 +136,22 @@ function hostSection(state: PopupState, handlers: ViewHandlers, refreshing: bool
   const { host } = state;
   const text =
     host.state === 'reachable' ? STRINGS.hostState.reachable(host.version) : STRINGS.hostState[host.state];
+  const route = host.state === 'reachable' ? host.route : null;
   const section = h(
     'section',
-    { id: 'host', 'data-state': host.state, 'data-version': host.version ?? undefined, 'aria-labelledby': 'host-heading' },
+    { id: 'host', 'data-state': host.state, 'data-version': host.version ?? undefined, 'data-route': route ?? undefined, 'aria-labelledby': 'host-heading' },
     h('h2', { id: 'host-heading' }, STRINGS.hostHeading),
     h('p', { id: 'host-status' }, h('strong', {}, text)),
   );
+  if (route) section.append(h('p', { id: 'host-route', 'data-route': route }, richText(STRINGS.hostRoute[route])));
   if (host.state === 'unreachable' && host.reason) {
     section.append(h('p', { id: 'host-reason', 'data-reason': host.reason }, STRINGS.hostUnavailable[host.reason]));
     if (host.reason === 'not-installed' || host.reason === 'exited' || host.reason === 'failed-to-start' || host.reason === 'forbidden') {
-      section.append(h('p', {}, STRINGS.installHelp), h('pre', { class: 'command' }, h('code', { class: 'install-command' }, STRINGS.installCommand)));
+      section.append(
+        h('p', {}, STRINGS.installHelp),
+        h('pre', { class: 'command' }, h('code', { class: 'install-command' }, STRINGS.installCommand)),
+        h('p', { id: 'sandbox-help' }, richText(STRINGS.sandboxHelp)),
+      );
     }
   }
   const refresh = h('button', { type: 'button', id: 'refresh', 'data-focus': 'refresh' }, refreshing ? STRINGS.refreshing : STRINGS.refresh);
