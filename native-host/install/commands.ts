@@ -16,7 +16,7 @@ import { CliError } from '../errors.ts';
 import { BROWSER_IDS, BROWSERS, browserSpec, isBrowserId, type BrowserId, type InstallPlatform, type OsName, type Scope } from './browsers.ts';
 import { doctorReportJson, renderDoctorReport, runDoctor, type DoctorDeps } from './doctor.ts';
 import { defaultInstallDir, InstallError, installHost, uninstallHost, type InstallReport, type UninstallReport } from './install.ts';
-import { detectSandboxedBrowsers, type LoopbackInfo } from './sandbox.ts';
+import { detectSandboxedBrowsers } from './sandbox.ts';
 import { runReg } from './windows.ts';
 
 export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
@@ -123,11 +123,6 @@ function toCliError(error: unknown): unknown {
   return error;
 }
 
-function loopbackInfo(port: number): LoopbackInfo {
-  // The loopback WebSocket fallback is planned but not part of this host yet.
-  return { available: false, port };
-}
-
 function browserNames(ids: readonly BrowserId[]): string {
   return ids.map((b) => browserSpec(b).name).join(', ');
 }
@@ -155,8 +150,8 @@ function describeUninstall(report: UninstallReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function sandboxAdvice(platform: InstallPlatform, hostName: string, loopback: LoopbackInfo): string {
-  const findings = detectSandboxedBrowsers(platform, existsSync, hostName, loopback);
+function sandboxAdvice(platform: InstallPlatform, hostName: string, loopbackPort: number): string {
+  const findings = detectSandboxedBrowsers(platform, existsSync, hostName, loopbackPort);
   if (findings.length === 0) return '';
   const lines = ['Sandboxed browsers found:'];
   for (const f of findings) {
@@ -209,7 +204,7 @@ export function registerInstallCommands(program: Command, resolveContext: (opts:
         });
         const write = writer(cmd);
         write(describeInstall(report, ctx.config.nativeHostName, scope));
-        if (!flags.flatpak) write(sandboxAdvice(currentPlatform(), ctx.config.nativeHostName, loopbackInfo(ctx.config.loopbackPort)));
+        if (!flags.flatpak) write(sandboxAdvice(currentPlatform(), ctx.config.nativeHostName, ctx.config.loopbackPort));
         process.exitCode = EXIT.OK;
       } catch (error) {
         throw toCliError(error);
@@ -267,7 +262,6 @@ export function registerInstallCommands(program: Command, resolveContext: (opts:
           installDir,
           ...(browsers ? { browsers } : {}),
           ...(flags.userDataDir ? { userDataDirs: absoluteDirs(flags.userDataDir) } : {}),
-          ...(context.ok ? { loopback: loopbackInfo(context.value.config.loopbackPort) } : {}),
           ...(platform.os === 'win32' ? { runReg } : {}),
         },
         await realDoctorDeps(),

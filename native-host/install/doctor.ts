@@ -24,7 +24,7 @@ import { helloHandshake } from './handshake.ts';
 import { launcherPath, recordPath, type HostLayout } from './install.ts';
 import { checkManifest, chromiumOrigin, manifestFileName } from './manifest.ts';
 import { readRecord } from './record.ts';
-import { detectSandboxedBrowsers, type LoopbackInfo } from './sandbox.ts';
+import { detectSandboxedBrowsers } from './sandbox.ts';
 import { parseRegQueryDefault, regQueryCommand, windowsManifestPath, type RegRunner } from './windows.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -71,7 +71,6 @@ export interface DoctorInput {
   installDir: string;
   browsers?: BrowserId[];
   userDataDirs?: string[];
-  loopback?: LoopbackInfo;
   exists?: Exists;
   runReg?: RegRunner;
   timeouts?: { handshakeMs?: number; keychainMs?: number; licenseServiceMs?: number };
@@ -378,7 +377,7 @@ export async function runDoctor(input: DoctorInput, deps: DoctorDeps): Promise<D
       exitCode: EXIT.OTHER,
     });
   }
-  for (const finding of detectSandboxedBrowsers(input.platform, input.exists ?? existsSync, config.nativeHostName, input.loopback ?? { available: false, port: config.loopbackPort })) {
+  for (const finding of detectSandboxedBrowsers(input.platform, input.exists ?? existsSync, config.nativeHostName, config.loopbackPort)) {
     checks.push({
       id: `sandbox:${finding.appId}`,
       title: `${browserSpec(finding.browser).name} (${finding.packaging} ${finding.appId})`,

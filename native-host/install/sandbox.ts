@@ -68,12 +68,6 @@ export interface SandboxFinding {
   flatpak?: FlatpakSpec;
 }
 
-export interface LoopbackInfo {
-  /** True when this host offers the loopback WebSocket fallback. */
-  available: boolean;
-  port: number;
-}
-
 /** The app's private folder, which Flatpak mounts at the same path inside the sandbox. */
 export function flatpakAppDir(platform: InstallPlatform, appId: string): string {
   return posix.join(platform.home, '.var', 'app', appId);
@@ -104,7 +98,7 @@ function flatpakInstalled(platform: InstallPlatform, appId: string, exists: Exis
   );
 }
 
-function snapFinding(spec: SnapSpec, loopback: LoopbackInfo): SandboxFinding {
+function snapFinding(spec: SnapSpec, loopbackPort: number): SandboxFinding {
   if (spec.browser === 'firefox') {
     return {
       browser: spec.browser,
@@ -120,16 +114,14 @@ function snapFinding(spec: SnapSpec, loopback: LoopbackInfo): SandboxFinding {
       ],
     };
   }
-  const fallback = loopback.available
-    ? `Use the loopback connection instead: while the companion runs, the extension reaches it on 127.0.0.1:${loopback.port}.`
-    : 'Activate by hand instead: copy the activation key from the page and run `devpay-companion activate`.';
+  const loopback = `Use the loopback channel instead: run \`devpay-companion serve\` (keep it running, e.g. from your desktop session's autostart); the extension then reaches it on 127.0.0.1:${loopbackPort}. Or activate by hand: copy the activation key from the extension's popup and run \`devpay-companion activate\`.`;
   return {
     browser: spec.browser,
     packaging: 'snap',
     appId: spec.snap,
     support: 'unsupported',
     summary: `The ${spec.snap} snap cannot start native messaging hosts.`,
-    steps: [fallback, `Or install ${spec.snap} from a .deb / the vendor's package instead of the snap, then run \`devpay-companion install\`.`],
+    steps: [loopback, `Or install ${spec.snap} from a .deb / the vendor's package instead of the snap, then run \`devpay-companion install\`.`],
   };
 }
 
@@ -155,10 +147,10 @@ function flatpakFinding(spec: FlatpakSpec, platform: InstallPlatform, hostName: 
 }
 
 /** Snap and Flatpak browsers on this machine (Linux only), with what works and how. */
-export function detectSandboxedBrowsers(platform: InstallPlatform, exists: Exists, hostName: string, loopback: LoopbackInfo): SandboxFinding[] {
+export function detectSandboxedBrowsers(platform: InstallPlatform, exists: Exists, hostName: string, loopbackPort: number): SandboxFinding[] {
   if (platform.os !== 'linux') return [];
   const findings: SandboxFinding[] = [];
-  for (const spec of SNAPS) if (snapInstalled(platform, spec.snap, exists)) findings.push(snapFinding(spec, loopback));
+  for (const spec of SNAPS) if (snapInstalled(platform, spec.snap, exists)) findings.push(snapFinding(spec, loopbackPort));
   for (const spec of FLATPAKS) if (flatpakInstalled(platform, spec.appId, exists)) findings.push(flatpakFinding(spec, platform, hostName));
   return findings;
 }
