@@ -4,18 +4,18 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import { ConfigError, type VendorConfig } from '../shared/config.ts';
-import { defaultDataDir, loadVendorConfig, resolveHostContext } from '../native-host/cli/context.ts';
+import { defaultDataDir, resolveHostContext } from '../native-host/cli/context.ts';
 import { HOST_VERSION } from '../native-host/version.ts';
 import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, isolatedEnv, runCli, type CliResult } from './helpers/companion.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
+import type { Keyring } from './helpers/keyring.ts';
+import { useTestServices } from './helpers/test-services.ts';
 import { startTerminal } from './helpers/terminal.ts';
-import { startSimulator, type Simulator } from './simulator/server.ts';
+import type { Simulator } from './simulator/server.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
@@ -70,17 +70,10 @@ async function expectNothingLeaked(setup: Setup): Promise<void> {
   expect(await findSecrets(keysUsed, { texts: credentialTexts })).toEqual([]);
 }
 
-beforeAll(async () => {
-  assertBundleBuilt();
-  root = await mkdtemp(join(tmpdir(), 'devpay-cli-test-'));
-  demo = await loadVendorConfig(DEMO_CONFIG);
-  [keyring, sim] = await Promise.all([startKeyring(), startSimulator({ config: demo })]);
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await keyring?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+assertBundleBuilt();
+const services = useTestServices('cli');
+beforeAll(() => {
+  ({ keyring, sim, root, demo } = services);
 });
 
 describe('usage and configuration', () => {

@@ -7,9 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +17,12 @@ import type { VendorConfig } from '../shared/config.ts';
 import { CredentialsEventSchema, MAX_INBOUND_MESSAGE_BYTES, PROTOCOL_VERSION, ReplySchema, type CredentialsEvent } from '../shared/messages.ts';
 import { HostUnavailableError } from '../extension/lib/host-transport.ts';
 import { createLoopbackTransport, type WebSocketLike } from '../extension/lib/loopback-transport.ts';
-import { loadVendorConfig } from '../native-host/cli/context.ts';
 import { createLogger } from '../native-host/log.ts';
 import { connectLoopback, LoopbackUnavailableError, serveLoopback, type LoopbackChannel, type LoopbackServer, type ServeLoopbackOptions } from '../native-host/loopback/index.ts';
-import { DEMO_CHROMIUM_ID, DEMO_CONFIG, findSecrets, isolatedEnv, runCli } from './helpers/companion.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
-import { startSimulator, type Simulator } from './simulator/server.ts';
+import { DEMO_CHROMIUM_ID, findSecrets, isolatedEnv, runCli } from './helpers/companion.ts';
+import type { Keyring } from './helpers/keyring.ts';
+import { useTestServices } from './helpers/test-services.ts';
+import type { Simulator } from './simulator/server.ts';
 
 const EXTENSION_ORIGIN = `chrome-extension://${DEMO_CHROMIUM_ID}`;
 const UNLISTED_EXTENSION_ORIGIN = `chrome-extension://${'a'.repeat(32)}`;
@@ -170,19 +169,9 @@ function portIsFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devpay-loopback-test-'));
-  demo = await loadVendorConfig(DEMO_CONFIG);
-  [keyring, sim] = await Promise.all([startKeyring(), startSimulator({ config: demo })]);
-  // keytar (libsecret) reads the bus address when it first connects.
-  Object.assign(process.env, keyring.env);
-  delete process.env.DISPLAY;
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await keyring?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+const services = useTestServices('loopback', { keytarInThisProcess: true });
+beforeAll(() => {
+  ({ keyring, sim, root, demo } = services);
 });
 
 describe('activation through the channel', () => {

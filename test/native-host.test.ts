@@ -3,18 +3,17 @@
  * command line, frames over real pipes, against the License Service simulator
  * (real HTTPS) and a real gnome-keyring on a private bus.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import type { VendorConfig } from '../shared/config.ts';
 import { MAX_INBOUND_MESSAGE_BYTES, ReplySchema } from '../shared/messages.ts';
-import { loadVendorConfig } from '../native-host/cli/context.ts';
-import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_CONFIG, DEMO_FIREFOX_ID, findSecrets, frame, isolatedEnv, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
+import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, isolatedEnv, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
 import { startKeyring, type Keyring } from './helpers/keyring.ts';
-import { startSimulator, type Simulator } from './simulator/server.ts';
+import { useTestServices } from './helpers/test-services.ts';
+import type { Simulator } from './simulator/server.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
@@ -74,17 +73,10 @@ async function storedSet(setup: Setup, code: string) {
   return JSON.parse(result.stdout) as { AccessKeyId: string; SecretAccessKey: string; UserToken: string };
 }
 
-beforeAll(async () => {
-  assertBundleBuilt();
-  root = await mkdtemp(join(tmpdir(), 'devpay-nm-test-'));
-  demo = await loadVendorConfig(DEMO_CONFIG);
-  [keyring, sim] = await Promise.all([startKeyring(), startSimulator({ config: demo })]);
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await keyring?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+assertBundleBuilt();
+const services = useTestServices('nm');
+beforeAll(() => {
+  ({ keyring, sim, root, demo } = services);
 });
 
 describe('native messaging transport', () => {

@@ -4,12 +4,11 @@
  * that break the keychain come last).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as v from 'valibot';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { VendorConfig } from '../shared/config.ts';
 import { CredentialsEventSchema, type CredentialsEvent } from '../shared/messages.ts';
 import { activate, forget } from '../native-host/activation/activate.ts';
@@ -20,9 +19,10 @@ import { createHostServices } from '../native-host/services.ts';
 import { CredentialStore, type StoredCredentials } from '../native-host/store/credential-store.ts';
 import { keychainServiceName, openKeychain, probeKeychain } from '../native-host/store/keychain.ts';
 import { open, seal } from '../native-host/store/sealed-file.ts';
-import { DEMO_CONFIG, findSecrets } from './helpers/companion.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
-import { startSimulator, type Simulator } from './simulator/server.ts';
+import { findSecrets } from './helpers/companion.ts';
+import type { Keyring } from './helpers/keyring.ts';
+import { useTestServices } from './helpers/test-services.ts';
+import type { Simulator } from './simulator/server.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
@@ -65,19 +65,9 @@ async function keychainValue(c: Case, code: string) {
   return openKeychain(keychainServiceName(c.vendorId)).get(code);
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'devpay-store-test-'));
-  demo = await loadVendorConfig(DEMO_CONFIG);
-  [keyring, sim] = await Promise.all([startKeyring(), startSimulator({ config: demo })]);
-  // keytar (libsecret) reads the bus address when it first connects.
-  Object.assign(process.env, keyring.env);
-  delete process.env.DISPLAY;
-});
-
-afterAll(async () => {
-  await sim?.close();
-  await keyring?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
+const services = useTestServices('store', { keytarInThisProcess: true });
+beforeAll(() => {
+  ({ keyring, sim, root, demo } = services);
 });
 
 describe('sealed files', () => {
