@@ -261,6 +261,25 @@ describe('credential store under gnome-keyring', () => {
     expect(await findSecrets([key1, ...secrets], { dirs: [c.dataDir], texts: { events: JSON.stringify(events) } })).toEqual([]);
   });
 
+  it('trying product tokens in turn spends one time budget for the whole activation, not one per product', async () => {
+    const c = await fresh();
+    const config = await loadVendorConfig(c.configPath);
+    const services = await createHostServices(
+      { config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile },
+      { licenseService: { totalBudgetMs: 1000 } },
+    );
+    // A key of the second product: the first token is refused (IncorrectActivationKey) after 700 ms,
+    // which leaves too little of the budget for the second one to be answered.
+    const key = sim.purchase('ACMEPV02');
+    sim.faults.latencyMs = 700;
+    try {
+      await expect(activate(services, { key, capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      sim.faults.latencyMs = 0;
+    }
+    expect(await isActivated('ACMEPV02', { config: c.configPath, dataDir: c.dataDir })).toBe(false);
+  });
+
   it('readCredentials reports unknown products and configuration errors as typed errors', async () => {
     const c = await fresh();
     await expect(readCredentials('NOPE1', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCT' });

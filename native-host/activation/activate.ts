@@ -7,7 +7,7 @@
 import { isWithinKeyLifetime, KEY_CHECK_MESSAGES, maskIdentifier, normaliseActivationKey } from '../../shared/activation-key.ts';
 import { findProduct, type Product } from '../../shared/config.ts';
 import { HostError, type ProductRef } from '../errors.ts';
-import { activateDesktopProduct, type ActivationResult } from '../license-service/client.ts';
+import { activateDesktopProduct, DEFAULT_TOTAL_BUDGET_MS, type ActivationResult } from '../license-service/client.ts';
 import { LicenseServiceError } from '../license-service/errors.ts';
 import type { HostServices } from '../services.ts';
 
@@ -83,7 +83,12 @@ export async function activate(services: HostServices, request: ActivationReques
   log.info('activating', { source: request.source, page: pageOrigin(request.pageUrl), products: candidates.map((p) => p.code).join(','), replace: request.replace });
   let result: ActivationResult | undefined;
   let product: Product | undefined;
+  // One budget for the whole activation, however many product tokens it tries.
+  const deadline = services.now() + (services.licenseService.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS);
   for (const candidate of candidates) {
+    if (deadline - services.now() <= 0) {
+      throw new HostError('SERVICE_UNAVAILABLE', 'The License Service did not answer in time for every product; nothing was changed. Try again in a few minutes.');
+    }
     try {
       result = await activateDesktopProduct({
         endpoint: services.licenseService.endpoint,
@@ -93,7 +98,7 @@ export async function activate(services: HostServices, request: ActivationReques
         activateUrl,
         productName: candidate.name,
         ...(services.licenseService.ca !== undefined ? { ca: services.licenseService.ca } : {}),
-        ...(services.licenseService.totalBudgetMs !== undefined ? { totalBudgetMs: services.licenseService.totalBudgetMs } : {}),
+        totalBudgetMs: Math.max(0, deadline - services.now()),
         ...(services.licenseService.requestTimeoutMs !== undefined ? { requestTimeoutMs: services.licenseService.requestTimeoutMs } : {}),
         ...(services.licenseService.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: services.licenseService.retryBaseDelayMs } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
