@@ -34,6 +34,13 @@ function problemsOf(data: unknown): { message: string; problems: string[] } {
 }
 
 describe('vendor configuration', () => {
+  it('the example vendor configuration is valid and keeps the real endpoints by default', () => {
+    const example = parseVendorConfig(JSON.parse(readFileSync('shared/config/example.json', 'utf8')), 'example.json');
+    expect(example.licenseService).toBe('https://ls.amazonaws.com/');
+    expect(example.activateUrl).toBe('http://www.amazon.com/dp-activate');
+    expect(example.keyPages).toEqual(['https://aws-portal.amazon.com/gp/aws/user/subscription/*', 'http://www.amazon.com/dp-activate*', 'https://www.amazon.com/dp-activate*']);
+  });
+
   it('the demo configuration is valid and points at the simulator', () => {
     const demo = parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), 'demo.json');
     expect(demo.licenseService).toBe('https://localhost:8443/');
