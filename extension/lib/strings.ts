@@ -46,7 +46,7 @@ export const STRINGS = {
     'not-activated': 'Not activated',
     activated: 'Activated',
     unreadable: 'Needs reactivation: the stored credentials cannot be read',
-    unknown: 'State unknown',
+    unknown: 'Not known yet: the companion app has not answered',
     'in-progress': 'Activating…',
     failed: 'Activation failed',
     'confirm-replace': 'Waiting for you: replace the credentials?',
@@ -62,7 +62,8 @@ export const STRINGS = {
   confirmReplace: 'Replace credentials',
   cancelReplace: 'Keep current credentials',
 
-  fallbackExplain: 'The key could not be handed to the companion app. Copy it and paste it when this command asks for it:',
+  fallbackExplain: 'Copy the key and paste it when this command asks for it:',
+  fallbackOrInstall: 'Or install the companion app (see "Companion app" below), then choose Retry.',
   copyKey: 'Copy key',
   copied: 'Copied.',
   copyFailed: 'Could not copy: select the key and copy it by hand.',

@@ -92,7 +92,8 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
       h('p', { class: 'product-error', 'data-code': product.error.code }, h('span', { class: 'label' }, STRINGS.whatHappened + ' '), product.error.message),
     );
     const next = STRINGS.nextStep[product.error.nextStep];
-    if (next) row.append(h('p', { class: 'product-next', 'data-next-step': product.error.nextStep }, h('span', { class: 'label' }, STRINGS.nextStepLabel + ' '), richText(next)));
+    // In the fallback state the key box below is the next step.
+    if (next && product.state !== 'fallback') row.append(h('p', { class: 'product-next', 'data-next-step': product.error.nextStep }, h('span', { class: 'label' }, STRINGS.nextStepLabel + ' '), richText(next)));
   }
 
   const actions = h('div', { class: 'actions' });
@@ -114,9 +115,7 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
         h('span', { class: 'copy-result', role: 'status' }),
       ),
     );
-    if (state.host.reason === 'not-installed' || product.error?.nextStep === 'install') {
-      row.append(h('p', {}, STRINGS.installHelp), h('pre', { class: 'command' }, h('code', { class: 'install-command' }, STRINGS.installCommand)));
-    }
+    if (state.host.reason === 'not-installed' || product.error?.nextStep === 'install') row.append(h('p', {}, STRINGS.fallbackOrInstall));
   }
 
   if ((product.state === 'failed' || product.state === 'fallback') && product.keyHeld) actions.append(button(STRINGS.retry, 'retry', code, handlers, product.state === 'failed'));
