@@ -11,6 +11,8 @@ import { maskIdentifier } from '../shared/activation-key.ts';
 import { ConfigError, type VendorConfig } from '../shared/config.ts';
 import { defaultDataDir, resolveHostContext } from '../native-host/cli/context.ts';
 import { HOST_VERSION } from '../native-host/version.ts';
+import { keychainAccount } from '../native-host/store/credential-store.ts';
+import { keychainServiceName } from '../native-host/store/keychain.ts';
 import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, isolatedEnv, runCli, type CliResult } from './helpers/companion.ts';
 import type { Keyring } from './helpers/keyring.ts';
 import { useTestServices } from './helpers/test-services.ts';
@@ -181,13 +183,15 @@ describe('activate, status, credentials, forget', () => {
     });
     await expectNothingLeaked(setup);
 
+    process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
+    const keytar = (await import('keytar')).default;
+    const dataKey = () => keytar.getPassword(keychainServiceName(setup.vendorId), keychainAccount(setup.dataDir, 'ACMEBK01'));
+    expect(await dataKey()).not.toBeNull();
     const forgot = await cli(setup, ['forget', '--product', 'ACMEBK01']);
     expect(forgot.code).toBe(0);
     expect(forgot.stdout).toContain('Forgot the credentials of Acme Backup');
     await expect(stat(join(setup.dataDir, 'credentials', 'ACMEBK01.cred'))).rejects.toMatchObject({ code: 'ENOENT' });
-    process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
-    const keytar = (await import('keytar')).default;
-    expect(await keytar.getPassword(`devpay-companion.${setup.vendorId}`, 'ACMEBK01')).toBeNull();
+    expect(await dataKey()).toBeNull();
     const after = await cli(setup, ['credentials', '--product', 'ACMEBK01']);
     expect(after.code).toBe(1);
     expect(after.stderr).toMatch(/not activated.*devpay-companion activate --product ACMEBK01/);

@@ -10,6 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import type { VendorConfig } from '../shared/config.ts';
 import { MAX_INBOUND_MESSAGE_BYTES, ReplySchema } from '../shared/messages.ts';
+import { keychainAccount } from '../native-host/store/credential-store.ts';
+import { keychainServiceName } from '../native-host/store/keychain.ts';
 import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, isolatedEnv, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
 import { startKeyring, type Keyring } from './helpers/keyring.ts';
 import { useTestServices } from './helpers/test-services.ts';
@@ -423,5 +425,5 @@ async function keychainEntry(setup: Setup, code: string): Promise<string | null>
   // keytar in this test process talks to the test keyring through the same bus.
   process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
   const keytar = (await import('keytar')).default;
-  return keytar.getPassword(`devpay-companion.${config.vendor.id}`, code);
+  return keytar.getPassword(keychainServiceName(config.vendor.id), keychainAccount(setup.dataDir, code));
 }

@@ -16,7 +16,7 @@ import { CredentialsError, isActivated, readCredentials } from '../native-host/a
 import { loadVendorConfig } from '../native-host/cli/context.ts';
 import { HostError } from '../native-host/errors.ts';
 import { createHostServices } from '../native-host/services.ts';
-import { CredentialStore, type StoredCredentials } from '../native-host/store/credential-store.ts';
+import { CredentialStore, keychainAccount, type StoredCredentials } from '../native-host/store/credential-store.ts';
 import { keychainServiceName, openKeychain, probeKeychain } from '../native-host/store/keychain.ts';
 import { open, seal } from '../native-host/store/sealed-file.ts';
 import { findSecrets } from './helpers/companion.ts';
@@ -62,7 +62,7 @@ const BK = { code: 'ACMEBK01', name: 'Acme Backup' };
 const PV = { code: 'ACMEPV02', name: 'Acme Photo Vault' };
 
 async function keychainValue(c: Case, code: string) {
-  return openKeychain(keychainServiceName(c.vendorId)).get(code);
+  return openKeychain(keychainServiceName(c.vendorId)).get(keychainAccount(c.dataDir, code));
 }
 
 const services = useTestServices('store', { keytarInThisProcess: true });
@@ -163,7 +163,7 @@ describe('credential store under gnome-keyring', () => {
     const c = await fresh();
     await c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK });
     const oldKey = await keychainValue(c, 'ACMEBK01');
-    await openKeychain(keychainServiceName(c.vendorId)).delete('ACMEBK01');
+    await openKeychain(keychainServiceName(c.vendorId)).delete(keychainAccount(c.dataDir, 'ACMEBK01'));
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'unreadable', reason: 'key-missing' });
     const next = credentials();
     await c.store.replace('ACMEBK01', next, { allowReplace: false, product: BK });
@@ -259,6 +259,20 @@ describe('credential store under gnome-keyring', () => {
     await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'NOT_ACTIVATED' });
     const secrets = sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken]);
     expect(await findSecrets([key1, ...secrets], { dirs: [c.dataDir], texts: { events: JSON.stringify(events) } })).toEqual([]);
+  });
+
+  it('two data folders of one vendor keep separate data keys: forgetting in one leaves the other readable', async () => {
+    const a = await fresh();
+    const bDataDir = join(a.dataDir, '..', 'other-data');
+    const b = { ...a, dataDir: bDataDir, store: new CredentialStore({ vendorId: a.vendorId, dataDir: bDataDir, keychain: openKeychain(keychainServiceName(a.vendorId)) }) };
+    const setA = credentials();
+    const setB = credentials();
+    await a.store.replace('ACMEBK01', setA, { allowReplace: false, product: BK });
+    await b.store.replace('ACMEBK01', setB, { allowReplace: false, product: BK });
+    expect(await keychainValue(a, 'ACMEBK01')).not.toBe(await keychainValue(b, 'ACMEBK01'));
+    await b.store.forget('ACMEBK01');
+    expect(await a.store.read('ACMEBK01')).toMatchObject({ state: 'activated', credentials: setA });
+    expect(await b.store.read('ACMEBK01')).toEqual({ state: 'not-activated' });
   });
 
   it('trying product tokens in turn spends one time budget for the whole activation, not one per product', async () => {

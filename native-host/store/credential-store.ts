@@ -1,16 +1,16 @@
 /**
  * One encrypted file per product (`<dataDir>/credentials/<CODE>.cred`), sealed
  * under a random data key kept in the OS keychain (service named after the
- * vendor, account = product code).
+ * vendor, account = product code and the data folder it serves: see keychainAccount).
  *
  * Replacing a set: under a per-product lock, the data key is reused (created
  * only when missing, so a replace never strands the file), the new file goes to
  * a temp file that is fsynced and renamed over the old one, and is read back
  * before we say it is stored. Until the rename the old file is untouched.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, open as openFile, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as v from 'valibot';
 import writeFileAtomic from 'write-file-atomic';
@@ -58,8 +58,10 @@ export class CredentialStore {
   private readonly log: Logger;
   private readonly lockWaitMs: number;
   private readonly atomicWrite: AtomicWrite;
+  private readonly dataDir: string;
 
   constructor(options: CredentialStoreOptions) {
+    this.dataDir = options.dataDir;
     this.vendorId = options.vendorId;
     this.directory = join(options.dataDir, 'credentials');
     this.keychain = options.keychain;
@@ -147,7 +149,7 @@ export class CredentialStore {
       } catch (error) {
         throw new HostError('STORAGE_FAILED', `The credentials file could not be removed (${describeFsError(error)}).`);
       }
-      const removedKey = await this.keychain.delete(productCode);
+      const removedKey = await this.keychain.delete(keychainAccount(this.dataDir, productCode));
       return { removedFile, removedKey };
     });
   }
@@ -171,7 +173,7 @@ export class CredentialStore {
   }
 
   private async readDataKey(productCode: string): Promise<Buffer | null> {
-    const stored = await this.keychain.get(productCode);
+    const stored = await this.keychain.get(keychainAccount(this.dataDir, productCode));
     if (stored === null) return null;
     const key = Buffer.from(stored, 'base64');
     return key.length === DATA_KEY_BYTES ? key : null;
@@ -181,7 +183,7 @@ export class CredentialStore {
     const existing = await this.readDataKey(productCode);
     if (existing) return existing;
     const fresh = randomBytes(DATA_KEY_BYTES);
-    await this.keychain.set(productCode, fresh.toString('base64'));
+    await this.keychain.set(keychainAccount(this.dataDir, productCode), fresh.toString('base64'));
     const back = await this.readDataKey(productCode);
     if (!back || !back.equals(fresh)) {
       throw new HostError('KEYCHAIN_UNAVAILABLE', 'The keychain accepted the encryption key but did not return it. Check that your keychain (Secret Service) is running and unlocked, then activate again.');
@@ -253,4 +255,14 @@ async function fsyncDirectory(directory: string): Promise<void> {
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
   return code ? String(code) : error instanceof Error ? error.message.split('\n')[0]! : 'unknown error';
+}
+
+/**
+ * The keychain account of a product's data key. It names the data folder too, so
+ * that two folders of one vendor (a vendor's test folder beside the customer's
+ * own, say) never share or delete each other's key.
+ */
+export function keychainAccount(dataDir: string, productCode: string): string {
+  const folder = createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16);
+  return `${productCode}@${folder}`;
 }
