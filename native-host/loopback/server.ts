@@ -163,7 +163,7 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
   const token = newToken();
   log.redact(token);
   // The very handler native messaging uses (see messaging/native-host.ts).
-  const handle = createRequestHandler(services);
+  const handle = createRequestHandler(services, 'loopback');
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INBOUND_MESSAGE_BYTES, clientTracking: false, perMessageDeflate: false });
   const connections = new Set<LoopbackConnection>();
   const sockets = new Set<Socket>();

@@ -12,7 +12,8 @@ import type { HostServices } from '../services.ts';
 
 export type { HostServices } from '../services.ts';
 
-export function createRequestHandler(services: HostServices): (message: unknown) => Promise<Reply> {
+/** `transport` only labels log lines: the messages and their handling are the same over every transport. */
+export function createRequestHandler(services: HostServices, transport: 'browser' | 'loopback' = 'browser'): (message: unknown) => Promise<Reply> {
   return async (message) => {
     if (isBadJsonFrame(message)) {
       return { type: 'error', id: null, code: 'BAD_MESSAGE', message: 'The message is not valid JSON.' };
@@ -24,14 +25,14 @@ export function createRequestHandler(services: HostServices): (message: unknown)
     }
     const request = parsed.request;
     try {
-      return await dispatch(services, request);
+      return await dispatch(services, request, transport);
     } catch (error) {
       return errorReply(services, request.id, error);
     }
   };
 }
 
-async function dispatch(services: HostServices, request: Request): Promise<Reply> {
+async function dispatch(services: HostServices, request: Request, transport: 'browser' | 'loopback'): Promise<Reply> {
   switch (request.type) {
     case 'hello':
       return hello(services, request.id, request.protocol);
@@ -44,7 +45,7 @@ async function dispatch(services: HostServices, request: Request): Promise<Reply
         ...(request.pageUrl !== undefined ? { pageUrl: request.pageUrl } : {}),
         capturedAt: request.capturedAt,
         replace: request.replace,
-        source: 'browser',
+        source: transport,
       });
       const reply: ActivatedReply = {
         type: 'activated',
