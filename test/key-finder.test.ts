@@ -11,6 +11,7 @@ import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickKeyFromText, type FindResult } from '../extension/lib/key-finder.ts';
+import { CHROMIUM_PATH } from './helpers/browser.ts';
 
 const FIXTURES = resolve('test/fixtures/pages');
 const K1 = 'ADMAY7DVLJTWHJ76MMBMQYT5LATA';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   finderSource = bundle.outputFiles[0]!.text;
   home = mkdtempSync(join(tmpdir(), 'key-finder-'));
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--headless'],
     env: { ...process.env, HOME: home, XDG_CONFIG_HOME: home, XDG_CACHE_HOME: home },
