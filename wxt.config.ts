@@ -10,6 +10,12 @@ const configPath = resolve(process.env.DEVPAY_CONFIG ?? 'shared/config/demo.json
 const vendorConfig = parseVendorConfig(JSON.parse(readFileSync(configPath, 'utf8')), configPath);
 const build = extensionBuildConfig(vendorConfig);
 
+function firefoxAddonId(): string {
+  const id = vendorConfig.extensions.firefox[0];
+  if (!id) throw new Error(`${configPath} lists no Firefox add-on ID (extensions.firefox): a Firefox build needs the one the host allows.`);
+  return id;
+}
+
 export default defineConfig({
   srcDir: 'extension',
   // Icons (toolbar, notifications) live with the extension's sources.
@@ -23,7 +29,7 @@ export default defineConfig({
     permissions: ['nativeMessaging', 'storage', 'notifications', 'alarms'],
     // Chromium: the public key pins the extension ID the host allows. Firefox: the add-on ID.
     ...(browser === 'firefox'
-      ? { browser_specific_settings: { gecko: { id: vendorConfig.extensions.firefox[0], strict_min_version: '128.0' } } }
+      ? { browser_specific_settings: { gecko: { id: firefoxAddonId(), strict_min_version: '128.0' } } }
       : { key: readFileSync(resolve('extension/public-key.txt'), 'utf8').trim() }),
   }),
   hooks: {
