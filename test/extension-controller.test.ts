@@ -147,7 +147,15 @@ function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; t
   return { controller, transport, session, badges, notifications, clock, advance, product, alarms, changes };
 }
 
-const page = (key = KEY, productCode?: string) => ({ key, capturedAt: T0 - 5_000, pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html', ...(productCode ? { productCode } : {}) });
+const page = (key = KEY, productCode?: string) => ({
+  key,
+  capturedAt: T0 - 5_000,
+  pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html',
+  trust: 'trusted' as const,
+  ...(productCode ? { productCode } : {}),
+});
+/** A key only the vendor's redirect URL gave (no key page vouched for it): anyone can craft such a link. */
+const link = (key = KEY, productCode?: string) => ({ ...page(key, productCode), pageUrl: 'https://vendor.devpay.test/welcome', trust: 'needs-confirmation' as const });
 const activateRequests = (t: FakeTransport) => t.requests.filter((r): r is Extract<Request, { type: 'activate' }> => r.type === 'activate');
 
 describe('activation controller', () => {
@@ -403,6 +411,128 @@ describe('activation controller', () => {
       expect(row.error?.nextStep, code).not.toBe('none');
       expect(row.keyHeld, code).toBe(true);
     }
+  });
+
+  describe('a key only a link gave (the vendor’s redirect URL, which anyone can craft)', () => {
+    it('is held, not sent: the popup and the badge ask the customer', async () => {
+      const h = setup();
+      expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('held');
+      expect(activateRequests(h.transport)).toEqual([]);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-key', keyHeld: true, key: null, error: null });
+      expect(h.badges.at(-1)).toEqual({ text: '!', title: 'Acme Backup: action needed. Open to see what to do.' });
+      expect(h.notifications.at(-1)).toMatchObject({ title: 'Acme Backup: action needed' });
+      expect(JSON.stringify(h.notifications)).not.toContain(KEY);
+      // Held like any key: only in the storage.session entry meant for it.
+      await h.controller.flushed();
+      expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: 'https://vendor.devpay.test/welcome' } });
+      for (const write of h.session.writes) {
+        for (const [name, value] of Object.entries(write)) if (name !== SESSION_KEYS.keys) expect(JSON.stringify(value), name).not.toContain(KEY);
+      }
+    });
+
+    it('is sent once the customer confirms, with the product code; the usual flow follows', async () => {
+      const h = setup();
+      await h.controller.acceptKey(link(KEY, 'ACMEBK01'));
+      // Answers meant for the other question do nothing.
+      await h.controller.confirmReplace('ACMEBK01');
+      await h.controller.cancelReplace('ACMEBK01');
+      expect(activateRequests(h.transport)).toEqual([]);
+
+      h.transport.activations.push(hostError('ALREADY_ACTIVATED'), activated());
+      await h.controller.confirmKey('ACMEBK01');
+      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false })]);
+      // Already activated: replacing still needs its own confirmation, and confirming the key again does nothing.
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-replace', keyHeld: true });
+      await h.controller.confirmKey('ACMEBK01');
+      expect(activateRequests(h.transport)).toHaveLength(1);
+      await h.controller.confirmReplace('ACMEBK01');
+      expect(activateRequests(h.transport).map((r) => r.replace)).toEqual([false, true]);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', keyHeld: false });
+      await h.controller.flushed();
+      expect(h.session.dump()).not.toContain(KEY);
+    });
+
+    it('is forgotten when the customer ignores it, and the same link does not ask again', async () => {
+      const h = setup();
+      await h.controller.acceptKey(link(KEY, 'ACMEBK01'));
+      await h.controller.ignoreKey('ACMEBK01');
+      // Back to what the host last said (it was never asked here).
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'unknown', keyHeld: false });
+      await h.controller.confirmKey('ACMEBK01');
+      expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('repeat');
+      expect(activateRequests(h.transport)).toEqual([]);
+      expect(h.badges.at(-1)!.text).toBe('');
+      await h.controller.flushed();
+      expect(h.session.dump()).not.toContain(KEY);
+      expect(h.alarms.alarms.size).toBe(0);
+    });
+
+    it('unconfirmed, it is dropped at the end of its hour, in memory and in storage.session', async () => {
+      const h = setup();
+      await h.controller.acceptKey(link(KEY, 'ACMEBK01'));
+      h.advance(ACTIVATION_KEY_LIFETIME_MS - 10_000);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-key', keyHeld: true });
+      h.advance(10_000);
+      // The question lapses: no "get a new key" advice for a key that may not be the customer's.
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'unknown', keyHeld: false, error: null });
+      await h.controller.confirmKey('ACMEBK01');
+      expect(activateRequests(h.transport)).toEqual([]);
+      await h.controller.flushed();
+      expect(h.session.data.has(SESSION_KEYS.keys)).toBe(false);
+      expect(h.session.dump()).not.toContain(KEY);
+      expect(h.alarms.alarms.size).toBe(0);
+    });
+
+    it('a key page showing the same key later settles the question without asking', async () => {
+      const h = setup();
+      await h.controller.acceptKey(link(KEY, 'ACMEBK01'));
+      h.transport.activations.push(activated());
+      expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
+      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false })]);
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
+      // The link again is only a repeat.
+      expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('repeat');
+    });
+
+    it('a key page’s own key for the product replaces a key still waiting to be confirmed', async () => {
+      const h = setup();
+      await h.controller.acceptKey(link(OTHER_KEY, 'ACMEBK01'));
+      h.transport.activations.push(activated());
+      expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
+      expect(activateRequests(h.transport).map((r) => r.key)).toEqual([KEY]);
+      await h.controller.flushed();
+      expect(h.session.dump()).not.toContain(OTHER_KEY);
+    });
+
+    it('never pushes aside a key the customer is already dealing with', async () => {
+      const h = setup();
+      h.transport.activations.push(new HostUnavailableError('not-installed'));
+      await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
+      expect(await h.controller.acceptKey(link(OTHER_KEY, 'ACMEBK01'))).toBe('busy');
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
+    });
+
+    it('without a product code, the popup still asks, under "product not yet known"', async () => {
+      const h = setup();
+      expect(await h.controller.acceptKey(link(KEY))).toBe('held');
+      expect(await h.product(null)).toMatchObject({ state: 'confirm-key', name: 'Product not yet known', key: null });
+      h.transport.activations.push(activated());
+      await h.controller.confirmKey(null);
+      expect(activateRequests(h.transport)[0]!.productCode).toBeUndefined();
+      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
+    });
+
+    it('the question survives the service worker stopping', async () => {
+      const first = setup();
+      await first.controller.acceptKey(link(KEY, 'ACMEBK01'));
+      await first.controller.flushed();
+      const second = setup({ session: first.session, clock: { now: T0 + 60_000 } });
+      expect(await second.product('ACMEBK01')).toMatchObject({ state: 'confirm-key', keyHeld: true, key: null });
+      expect(second.badges.at(-1)!.text).toBe('!');
+      second.transport.activations.push(activated());
+      await second.controller.confirmKey('ACMEBK01');
+      expect(activateRequests(second.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01' })]);
+    });
   });
 
   describe('which way the key went', () => {

@@ -180,30 +180,47 @@ describe('pairing the two frames of a confirmation page', () => {
   const top = (key = KEY, tabId = 7): AcceptedKey => ({ key, source: 'key-page', tabId, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now });
   const bottom = (key = KEY, tabId = 7): AcceptedKey => ({ key, productCode: 'ACMEBK01', source: 'redirect', tabId, pageUrl: 'https://vendor.devpay.test/welcome', capturedAt: now });
 
+  const paired = { key: KEY, productCode: 'ACMEBK01', pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' };
+
   it('top frame first: waits, then pairs with the bottom frame’s product code', () => {
     const h = harness();
     expect(h.pairing.offer(top())).toBe('waiting');
     expect(h.sent).toEqual([]);
     expect(h.pairing.offer(bottom())).toBe('paired');
-    expect(h.sent).toEqual([{ key: KEY, productCode: 'ACMEBK01', pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7 }]);
+    expect(h.sent).toEqual([paired]);
     h.fire();
     expect(h.sent).toHaveLength(1);
   });
 
-  it('bottom frame first: sends at once, the top frame’s same key is a repeat', () => {
+  it('bottom frame first: waits for the top frame, then sends the vouched-for key with the product code', () => {
     const h = harness();
-    expect(h.pairing.offer(bottom())).toBe('sent');
+    expect(h.pairing.offer(bottom())).toBe('waiting');
+    expect(h.sent).toEqual([]);
+    expect(h.timers[0]!.ms).toBeLessThanOrEqual(3000);
+    expect(h.pairing.offer(top())).toBe('paired');
+    expect(h.sent).toEqual([paired]);
+    h.fire();
+    expect(h.pairing.offer(bottom())).toBe('repeat');
     expect(h.pairing.offer(top())).toBe('repeat');
     expect(h.sent).toHaveLength(1);
-    expect(h.sent[0]!.productCode).toBe('ACMEBK01');
   });
 
-  it('a top frame alone is sent without product code after the wait', () => {
+  it('a redirect URL alone (a link anyone can craft) is only passed on for the customer to confirm', () => {
+    const h = harness();
+    expect(h.pairing.offer(bottom())).toBe('waiting');
+    h.fire();
+    expect(h.sent).toEqual([{ key: KEY, productCode: 'ACMEBK01', pageUrl: 'https://vendor.devpay.test/welcome', capturedAt: now, tabId: 7, trust: 'needs-confirmation' }]);
+    // The key page showing the same key after the wait still vouches for it.
+    expect(h.pairing.offer(top())).toBe('paired');
+    expect(h.sent[1]).toEqual(paired);
+  });
+
+  it('a top frame alone is sent, trusted, without product code after the wait', () => {
     const h = harness();
     h.pairing.offer(top());
     expect(h.timers[0]!.ms).toBeLessThanOrEqual(3000);
     h.fire();
-    expect(h.sent).toEqual([{ key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7 }]);
+    expect(h.sent).toEqual([{ key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' }]);
   });
 
   it('different keys in the frames of one tab: the bottom frame is ignored', () => {
@@ -212,14 +229,44 @@ describe('pairing the two frames of a confirmation page', () => {
     expect(h.pairing.offer(bottom(OTHER_KEY))).toBe('mismatch');
     expect(h.mismatches).toEqual([7]);
     h.fire();
-    expect(h.sent).toEqual([expect.objectContaining({ key: KEY })]);
+    expect(h.sent).toEqual([expect.objectContaining({ key: KEY, trust: 'trusted' })]);
     expect(h.sent[0]!.productCode).toBeUndefined();
   });
 
-  it('keeps tabs apart', () => {
+  it('different keys, bottom frame first: its key is dropped, the top frame’s goes without product code', () => {
+    const h = harness();
+    h.pairing.offer(bottom(OTHER_KEY));
+    expect(h.pairing.offer(top(KEY))).toBe('mismatch');
+    expect(h.mismatches).toEqual([7]);
+    h.fire();
+    expect(h.sent).toEqual([{ key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' }]);
+  });
+
+  it('two redirect URLs with different keys in one tab: neither is taken', () => {
+    const h = harness();
+    h.pairing.offer(bottom(KEY));
+    expect(h.pairing.offer(bottom(OTHER_KEY))).toBe('mismatch');
+    h.fire();
+    expect(h.sent).toEqual([]);
+  });
+
+  it('keeps tabs apart: a key page in another tab does not vouch for a redirect URL', () => {
     const h = harness();
     h.pairing.offer(top(KEY, 1));
-    expect(h.pairing.offer(bottom(OTHER_KEY, 2))).toBe('sent');
+    expect(h.pairing.offer(bottom(KEY, 2))).toBe('waiting');
+    h.fire();
     expect(h.mismatches).toEqual([]);
+    expect(h.sent.map((k) => [k.tabId, k.trust])).toEqual([
+      [1, 'trusted'],
+      [2, 'needs-confirmation'],
+    ]);
+  });
+
+  it('a closed tab’s waiting redirect key is dropped', () => {
+    const h = harness();
+    h.pairing.offer(bottom());
+    h.pairing.forgetTab(7);
+    h.fire();
+    expect(h.sent).toEqual([]);
   });
 });

@@ -106,6 +106,12 @@ export default defineBackground(() => {
       case 'popup:cancel-replace':
         await controller.cancelReplace(request.product);
         break;
+      case 'popup:confirm-key':
+        void controller.confirmKey(request.product);
+        break;
+      case 'popup:ignore-key':
+        await controller.ignoreKey(request.product);
+        break;
       case 'popup:dismiss':
         await controller.dismiss(request.product);
         break;

@@ -13,6 +13,7 @@ import * as v from 'valibot';
 import { ACTIVATION_KEY_LIFETIME_MS, isWithinKeyLifetime, maskIdentifier } from '../../shared/activation-key.ts';
 import { PROTOCOL_VERSION, type ErrorCode, type ErrorReply, type Reply, type Request } from '../../shared/messages.ts';
 import { HostUnavailableError, type HostTransport } from './host-transport.ts';
+import type { KeyTrust } from './key-pairing.ts';
 import {
   AttemptErrorSchema,
   HOST_ROUTES,
@@ -78,12 +79,18 @@ export interface IncomingKey {
   productCode?: string;
   pageUrl?: string;
   capturedAt: number;
+  /** Decided by the pairing of the page's frames (key-pairing.ts): a key that needs confirmation waits for the customer. */
+  trust: KeyTrust;
 }
 
-export type AcceptOutcome = 'started' | 'repeat' | 'too-old' | 'unknown-product' | 'busy';
+/** `held`: kept until the customer confirms it in the popup (or it expires). */
+export type AcceptOutcome = 'started' | 'held' | 'repeat' | 'too-old' | 'unknown-product' | 'busy';
 
 type Slot = string | null;
-type Phase = 'in-progress' | 'failed' | 'confirm-replace' | 'fallback';
+const PHASES = ['in-progress', 'failed', 'confirm-key', 'confirm-replace', 'fallback'] as const;
+type Phase = (typeof PHASES)[number];
+/** The questions the popup asks about a held key; yes sends it (replacing the credentials for `confirm-replace`). */
+type Question = Extract<Phase, 'confirm-key' | 'confirm-replace'>;
 
 // --- what is kept in storage.session (validated when read back) ---
 
@@ -93,7 +100,7 @@ const productCode = v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,32}$/));
 
 const AttemptSchema = v.object({
   product: v.nullable(productCode),
-  phase: v.picklist(['in-progress', 'failed', 'confirm-replace', 'fallback']),
+  phase: v.picklist(PHASES),
   capturedAt: v.number(),
   error: v.nullable(AttemptErrorSchema),
   /** The way the host answered about this key (null before it answered, or when it could not be reached). */
@@ -136,7 +143,7 @@ const MAX_SEEN = 200;
 const MAX_MESSAGE = 500;
 
 /** What each host error means for the key and for the customer. Exhaustive: a new code must be placed here. */
-const ERROR_HANDLING: Record<ErrorCode, { phase: Exclude<Phase, 'in-progress'>; keepKey: boolean; nextStep: NextStep }> = {
+const ERROR_HANDLING: Record<ErrorCode, { phase: Exclude<Phase, 'in-progress' | 'confirm-key'>; keepKey: boolean; nextStep: NextStep }> = {
   MALFORMED_KEY: { phase: 'failed', keepKey: false, nextStep: 'new-key' },
   KEY_TOO_OLD: { phase: 'failed', keepKey: false, nextStep: 'new-key' },
   EXPIRED_KEY: { phase: 'failed', keepKey: false, nextStep: 'new-key' },
@@ -213,7 +220,13 @@ export class ActivationController {
     if (!isWithinKeyLifetime(incoming.capturedAt, this.now())) return 'too-old';
     const digest = await this.digest(incoming.key);
     this.sweep();
-    if (this.seen.has(digest)) return 'repeat';
+    if (this.seen.has(digest)) {
+      // A key page showed a key that a link gave earlier: it is the customer's own, so the question is settled.
+      const asked = incoming.trust === 'trusted' ? this.slotAskingAbout(incoming.key) : undefined;
+      if (asked === undefined) return 'repeat';
+      await this.activate(asked, false, 'page');
+      return 'started';
+    }
 
     let slot: Slot = incoming.productCode ?? null;
     if (slot !== null && !this.product(slot)) {
@@ -222,10 +235,20 @@ export class ActivationController {
     }
     const [only] = this.deps.products;
     if (slot === null && this.deps.products.length === 1 && only) slot = only.code;
-    if (this.attempts.get(slot)?.phase === 'in-progress') return 'busy';
+    const current = this.attempts.get(slot)?.phase;
+    if (current === 'in-progress') return 'busy';
+    // A key to be confirmed never pushes aside one the customer is already dealing with.
+    if (incoming.trust === 'needs-confirmation' && this.keys.has(slot) && current !== 'confirm-key') return 'busy';
 
     this.rememberSeen(digest, incoming.capturedAt);
     this.holdKey(slot, { key: incoming.key, capturedAt: incoming.capturedAt, ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}) });
+    if (incoming.trust === 'needs-confirmation') {
+      this.attempts.set(slot, { product: slot, phase: 'confirm-key', capturedAt: incoming.capturedAt, error: null, route: null });
+      const name = this.nameOf(slot);
+      void this.deps.ui.notify(`devpay-attention-${slot ?? 'unknown'}`, STRINGS.notification.attentionTitle(name), STRINGS.notification.confirmKeyBody);
+      this.changed();
+      return 'held';
+    }
     this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: incoming.capturedAt, error: null, route: null });
     this.changed();
     await this.activate(slot, false, 'page');
@@ -246,19 +269,24 @@ export class ActivationController {
     await this.activate(slot, false, 'customer');
   }
 
-  async confirmReplace(slot: Slot): Promise<void> {
-    await this.ready;
-    if (this.attempts.get(slot)?.phase !== 'confirm-replace' || !this.keys.has(slot)) return;
-    await this.activate(slot, true, 'customer');
+  /** Replaces the current credentials with ones for the held key. */
+  confirmReplace(slot: Slot): Promise<void> {
+    return this.confirm(slot, 'confirm-replace');
   }
 
   /** Keeps the current credentials: the key that would have replaced them is forgotten. */
-  async cancelReplace(slot: Slot): Promise<void> {
-    await this.ready;
-    if (this.attempts.get(slot)?.phase !== 'confirm-replace') return;
-    this.dropKey(slot);
-    this.attempts.delete(slot);
-    this.changed();
+  cancelReplace(slot: Slot): Promise<void> {
+    return this.decline(slot, 'confirm-replace');
+  }
+
+  /** The customer says the key a link gave is theirs: it goes to the host like any other. */
+  confirmKey(slot: Slot): Promise<void> {
+    return this.confirm(slot, 'confirm-key');
+  }
+
+  /** The customer does not know the key a link gave: it is forgotten. */
+  ignoreKey(slot: Slot): Promise<void> {
+    return this.decline(slot, 'confirm-key');
   }
 
   async dismiss(slot: Slot): Promise<void> {
@@ -311,6 +339,26 @@ export class ActivationController {
   }
 
   // --- internals ---
+
+  private async confirm(slot: Slot, question: Question): Promise<void> {
+    await this.ready;
+    if (this.attempts.get(slot)?.phase !== question || !this.keys.has(slot)) return;
+    await this.activate(slot, question === 'confirm-replace', 'customer');
+  }
+
+  private async decline(slot: Slot, question: Question): Promise<void> {
+    await this.ready;
+    if (this.attempts.get(slot)?.phase !== question) return;
+    this.dropKey(slot);
+    this.attempts.delete(slot);
+    this.changed();
+  }
+
+  /** The slot whose held key is waiting for the customer's confirmation and is this key, if any. */
+  private slotAskingAbout(key: string): Slot | undefined {
+    for (const [slot, held] of this.keys) if (held.key === key && this.attempts.get(slot)?.phase === 'confirm-key') return slot;
+    return undefined;
+  }
 
   private product(code: string) {
     return this.deps.products.find((p) => p.code === code);
@@ -431,7 +479,7 @@ export class ActivationController {
     this.fail(slot, 'fallback', { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable[error.reason], nextStep }, by);
   }
 
-  private fail(slot: Slot, phase: Exclude<Phase, 'in-progress'>, error: AttemptError, by: 'page' | 'customer', route: HostRoute | null = null): void {
+  private fail(slot: Slot, phase: Exclude<Phase, 'in-progress' | 'confirm-key'>, error: AttemptError, by: 'page' | 'customer', route: HostRoute | null = null): void {
     const current = this.attempts.get(slot);
     this.attempts.set(slot, { product: slot, phase, capturedAt: current?.capturedAt ?? this.now(), error, route });
     // The customer who just clicked in the popup sees the result there; a page's key gets a notification.
@@ -508,8 +556,10 @@ export class ActivationController {
     if (!this.keys.has(slot)) return;
     this.dropKey(slot);
     const attempt = this.attempts.get(slot);
+    // A key nobody confirmed just goes: "get a new key" would be wrong advice for a key that may not be the customer's.
+    if (attempt?.phase === 'confirm-key') this.attempts.delete(slot);
     // An activation under way ends on its own (the host refuses old keys).
-    if (attempt && attempt.phase !== 'in-progress') {
+    else if (attempt && attempt.phase !== 'in-progress') {
       this.attempts.set(slot, { ...attempt, phase: 'failed', error: { code: 'KEY_EXPIRED_LOCAL', message: STRINGS.localError.keyExpired, nextStep: 'new-key' } });
     }
     this.changed();

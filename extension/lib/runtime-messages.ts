@@ -43,6 +43,9 @@ export const PopupRequestSchema = v.variant('type', [
   v.strictObject({ type: v.literal('popup:retry'), product: productSlot }),
   v.strictObject({ type: v.literal('popup:confirm-replace'), product: productSlot }),
   v.strictObject({ type: v.literal('popup:cancel-replace'), product: productSlot }),
+  /** A key only a link (the vendor's redirect URL) gave: use it, or forget it. */
+  v.strictObject({ type: v.literal('popup:confirm-key'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:ignore-key'), product: productSlot }),
   v.strictObject({ type: v.literal('popup:dismiss'), product: productSlot }),
 ]);
 export type PopupRequest = v.InferOutput<typeof PopupRequestSchema>;
@@ -77,6 +80,8 @@ export const PRODUCT_STATES = [
   'unknown',
   'in-progress',
   'failed',
+  /** A key only a link gave (anyone can craft one): waiting for the customer to say it is theirs. */
+  'confirm-key',
   'confirm-replace',
   'fallback',
 ] as const;

@@ -49,6 +49,7 @@ export const STRINGS = {
     unknown: 'Not known yet: the companion app has not answered',
     'in-progress': 'Activating…',
     failed: 'Activation failed',
+    'confirm-key': 'Waiting for you: use the activation key a page gave?',
     'confirm-replace': 'Waiting for you: replace the credentials?',
     fallback: 'Waiting for you: paste the key into the companion app',
   },
@@ -56,6 +57,14 @@ export const STRINGS = {
   activatedOn: (when: string) => `Activated on ${when}.`,
   accessKeyIdIs: (masked: string) => `Access Key ID ${masked}.`,
   keyExpiresAt: (when: string) => `The key on this page is valid until ${when}.`,
+
+  confirmKeyQuestion: (name: string | null) =>
+    name
+      ? `A page gave an activation key for ${name}. Use it only if you just bought or reactivated ${name} yourself.`
+      : 'A page gave an activation key. Use it only if you just bought or reactivated one of these products yourself.',
+  confirmKeyWhy: 'Anyone can make a link that carries their own key: activating with it would send this product’s data to their account.',
+  confirmKey: 'Activate',
+  ignoreKey: 'Ignore',
 
   confirmReplaceQuestion: (name: string) =>
     `${name} is already activated on this computer. A page gave a new activation key. Replace the current credentials with ones for this key? Only do this if you just bought or reactivated ${name} yourself.`,
@@ -113,6 +122,7 @@ export const STRINGS = {
     activatedTitle: (name: string) => `${name} activated`,
     activatedBody: (name: string) => `${name} can now be used on this computer. Its credentials are stored encrypted.`,
     attentionTitle: (name: string) => `${name}: action needed`,
+    confirmKeyBody: 'A page gave an activation key. Open the toolbar button: use it only if you just bought or reactivated this product yourself.',
     confirmBody: 'It is already activated. Open the toolbar button to confirm or keep the current credentials.',
     fallbackBody: 'The companion app could not be reached. Open the toolbar button to copy the key.',
     failedBody: (message: string) => `${message} Open the toolbar button to see what to do.`,

@@ -18,8 +18,8 @@ import { startKeyring, type Keyring } from './keyring.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** Where Chromium records the URLs of visited pages and frames. */
-const BROWSER_URL_RECORDS = /\/Default\/(Sessions\/|History|Visited Links|Current |Last )/;
+/** Where Chromium records the URLs of visited pages and frames (tab sessions, history, UKM). */
+const BROWSER_URL_RECORDS = /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
 
 export interface World {
   root: string;

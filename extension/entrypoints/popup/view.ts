@@ -6,13 +6,14 @@
  *   #host-reason[data-reason], #refresh, #notice[data-kind],
  *   li.product[data-product=CODE|*][data-state=STATE][data-key-held][data-route=native|loopback|paste],
  *   .product-route[data-route] (the same, in words),
- *   button[data-action=retry|confirm-replace|cancel-replace|copy-key|dismiss],
+ *   button[data-action=retry|confirm-key|ignore-key|confirm-replace|cancel-replace|copy-key|dismiss],
+ *   .confirm-question[data-question=confirm-key|confirm-replace],
  *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage].
  */
 import type { PopupState, ProductView } from '../../lib/runtime-messages.ts';
 import { STRINGS, formatWhen } from '../../lib/strings.ts';
 
-export type PopupAction = 'retry' | 'confirm-replace' | 'cancel-replace' | 'copy-key' | 'dismiss';
+export type PopupAction = 'retry' | 'confirm-key' | 'ignore-key' | 'confirm-replace' | 'cancel-replace' | 'copy-key' | 'dismiss';
 
 export interface ViewHandlers {
   action(action: PopupAction, product: string | null, button: HTMLButtonElement): void;
@@ -97,8 +98,15 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
   }
 
   const actions = h('div', { class: 'actions' });
+  if (product.state === 'confirm-key') {
+    row.append(
+      h('p', { class: 'confirm-question', 'data-question': 'confirm-key' }, STRINGS.confirmKeyQuestion(code === null ? null : product.name)),
+      h('p', { class: 'confirm-why' }, STRINGS.confirmKeyWhy),
+    );
+    actions.append(button(STRINGS.confirmKey, 'confirm-key', code, handlers, true), button(STRINGS.ignoreKey, 'ignore-key', code, handlers));
+  }
   if (product.state === 'confirm-replace') {
-    row.append(h('p', { class: 'confirm-question' }, STRINGS.confirmReplaceQuestion(product.name)));
+    row.append(h('p', { class: 'confirm-question', 'data-question': 'confirm-replace' }, STRINGS.confirmReplaceQuestion(product.name)));
     actions.append(button(STRINGS.confirmReplace, 'confirm-replace', code, handlers, true), button(STRINGS.cancelReplace, 'cancel-replace', code, handlers));
   }
 
