@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ExtensionBrowser } from './helpers/browser.ts';
-import { createWorld, type World } from './helpers/world.ts';
+import { closeAndCheckNothingLeft, createWorld, type World } from './helpers/world.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const BACKUP = 'ACMEBK01';
@@ -31,12 +31,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await browser?.close();
+  await closeAndCheckNothingLeft(world, browser);
   browser = undefined;
-  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
-  // The key is only in the browser's own records of the visited URL, nowhere else.
-  const secrets = [...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])];
-  expect(await world.findAtRest(secrets)).toEqual([]);
 });
 
 function craftedLink(key: string, productCode: string): string {

@@ -64,8 +64,7 @@ describe('when the host is not installed', () => {
 
     const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as { AccessKeyId: string };
     expect(credentials.AccessKeyId).toBe(world.sim.issued.at(-1)!.accessKeyId);
-    const secrets = [...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])];
-    expect(await world.findAtRest(secrets)).toEqual([]);
+    expect(await world.findAtRest(world.secrets())).toEqual([]);
     expect(await world.runningHosts()).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { ExtensionBrowser } from './helpers/browser.ts';
-import { createWorld, type World } from './helpers/world.ts';
+import { closeAndCheckNothingLeft, createWorld, type World } from './helpers/world.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const BACKUP = 'ACMEBK01';
@@ -40,13 +40,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  await browser?.close();
+  await closeAndCheckNothingLeft(world, browser);
   browser = undefined;
-  // Nothing left running: Chromium closed the hosts' pipes and they exited.
-  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
-  // No key, secret or user token at rest: profile (extension storage included), data folder, logs.
-  const secrets = [...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])];
-  expect(await world.findAtRest(secrets)).toEqual([]);
 });
 
 async function credentials(code: string): Promise<CredentialProcess> {
@@ -74,16 +69,7 @@ async function productState(popup: Page, code: string): Promise<string | null> {
 }
 
 async function expectIssuedSet(code: string): Promise<void> {
-  const issued = world.sim.issued.filter((s) => s.productCode === code).at(-1)!;
-  const product = world.config.products.find((p) => p.code === code)!;
-  expect(await credentials(code)).toEqual({
-    Version: 1,
-    AccessKeyId: issued.accessKeyId,
-    SecretAccessKey: issued.secretAccessKey,
-    SessionToken: `${issued.userToken},${product.productToken}`,
-    UserToken: issued.userToken,
-    ProductToken: product.productToken,
-  });
+  expect(await credentials(code)).toEqual(world.issuedCredentialProcess(code));
 }
 
 describe('the customer journey in Chromium', () => {

@@ -129,19 +129,9 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
 
     // The stored set is exactly the one the simulator issued for this purchase.
     expect(world.sim.issued).toHaveLength(1);
-    const issued = world.sim.issued[0]!;
-    const product = world.config.products.find((p) => p.code === BACKUP)!;
     const credentials = await world.cli(['credentials', '--product', BACKUP]);
     expect(credentials.code, credentials.stderr).toBe(0);
-    expect(JSON.parse(credentials.stdout)).toEqual({
-      Version: 1,
-      AccessKeyId: issued.accessKeyId,
-      SecretAccessKey: issued.secretAccessKey,
-      SessionToken: `${issued.userToken},${product.productToken}`,
-      UserToken: issued.userToken,
-      ProductToken: product.productToken,
-    });
-    expect(issued.productCode).toBe(BACKUP);
+    expect(JSON.parse(credentials.stdout)).toEqual(world.issuedCredentialProcess(BACKUP));
     expect(world.sim.mintedKeys()).toContain(shownKey);
 
     // serve admitted the extension by its Origin; no native host ever ran, only serve.
@@ -175,8 +165,8 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
     expect(await stopServe()).toEqual({ code: 0, signal: null });
     expect(serveLog).toContain('loopback channel closed');
     expect(await world.runningHosts()).toEqual([]);
-    const secrets = [...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
+    const secrets = [...world.secrets(), ...world.sim.issued.map((s) => s.accessKeyId)];
     expect(await findSecrets(secrets, { texts: { 'serve output': serveLog } })).toEqual([]);
-    expect(await world.findAtRest([...world.sim.mintedKeys(), ...world.sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])])).toEqual([]);
+    expect(await world.findAtRest(world.secrets())).toEqual([]);
   });
 });

@@ -10,11 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './browser.ts';
 import { DEMO_CONFIG, HOST_BUNDLE, assertBundleBuilt, filesUnder, isolatedEnv, runCli, type CliResult } from './companion.ts';
 import { startKeyring, type Keyring } from './keyring.ts';
+import { waitFor } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -40,6 +42,10 @@ export interface World {
   buy(page: Page, productCode: string): Promise<string>;
   /** Every place a key or secret must never be found at rest: profile, data folder, logs. */
   findAtRest(secrets: string[]): Promise<string[]>;
+  /** Every activation key handed out and every secret and user token issued so far. */
+  secrets(): string[];
+  /** What `credentials --product CODE` must print: the last set the simulator issued for it. */
+  issuedCredentialProcess(productCode: string): Record<string, unknown>;
   /** Host processes still running for this world. */
   runningHosts(): Promise<string[]>;
   close(): Promise<void>;
@@ -105,6 +111,20 @@ export async function createWorld(options: { configPath?: string; label?: string
         if (!top) throw new Error('The confirmation page has no top frame named "aws".');
         return ((await (await top.waitForSelector('#activation-key')).textContent()) ?? '').trim();
       },
+      secrets: () => [...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])],
+      issuedCredentialProcess(productCode) {
+        const issued = sim.issued.filter((s) => s.productCode === productCode).at(-1);
+        const product = config.products.find((p) => p.code === productCode);
+        if (!issued || !product) throw new Error(`The simulator issued nothing for ${productCode}.`);
+        return {
+          Version: 1,
+          AccessKeyId: issued.accessKeyId,
+          SecretAccessKey: issued.secretAccessKey,
+          SessionToken: `${issued.userToken},${product.productToken}`,
+          UserToken: issued.userToken,
+          ProductToken: product.productToken,
+        };
+      },
       async findAtRest(secrets) {
         const found: string[] = [];
         const utf16 = (text: string) => Buffer.from(text, 'utf16le').toString('latin1');
@@ -148,4 +168,12 @@ export async function createWorld(options: { configPath?: string; label?: string
     await close();
     throw error;
   }
+}
+
+/** After a browser test: the browser closed, its hosts exited, and no key or secret at rest. */
+export async function closeAndCheckNothingLeft(world: World, browser: ExtensionBrowser | undefined): Promise<void> {
+  await browser?.close();
+  // Chromium closed the hosts' pipes: they must have exited.
+  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
+  expect(await world.findAtRest(world.secrets())).toEqual([]);
 }
