@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
@@ -13,9 +13,9 @@ import { defaultDataDir, resolveHostContext } from '../native-host/cli/context.t
 import { HOST_VERSION } from '../native-host/version.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, isolatedEnv, runCli, type CliResult } from './helpers/companion.ts';
+import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, runCli, type CliResult } from './helpers/companion.ts';
 import type { Keyring } from './helpers/keyring.ts';
-import { useTestServices } from './helpers/test-services.ts';
+import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import { startTerminal } from './helpers/terminal.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -23,35 +23,16 @@ let keyring: Keyring;
 let sim: Simulator;
 let root: string;
 let demo: VendorConfig;
-let counter = 0;
-const keysUsed: string[] = [];
 const outputs: string[] = [];
 /** What `credentials` printed: the credentials are its job, but never the activation key. */
 const credentialOutputs: string[] = [];
 
-interface Setup {
-  dataDir: string;
-  configPath: string;
-  vendorId: string;
-  env: NodeJS.ProcessEnv;
+type Setup = TestCase;
+
+function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
+  return services.newCase(extra);
 }
 
-async function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
-  counter++;
-  const dir = await mkdtemp(join(root, `case${counter}-`));
-  const vendorId = `cli-test-${counter}`;
-  const configPath = join(dir, 'vendor-config.json');
-  await writeFile(configPath, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: vendorId } }));
-  const dataDir = join(dir, 'data');
-  const env = isolatedEnv({ ...keyring.env, HOME: dir, DEVPAY_CONFIG: configPath, DEVPAY_DATA_DIR: dataDir, DEVPAY_LICENSE_SERVICE: sim.licenseServiceUrl, DEVPAY_CA_FILE: sim.caFile, ...extra });
-  return { dataDir, configPath, vendorId, env };
-}
-
-function purchase(code: string): string {
-  const key = sim.purchase(code);
-  keysUsed.push(key);
-  return key;
-}
 
 async function cli(setup: Setup | NodeJS.ProcessEnv, args: string[], input?: string): Promise<CliResult> {
   const env = 'env' in setup ? (setup as Setup).env : (setup as NodeJS.ProcessEnv);
@@ -66,10 +47,10 @@ async function expectNothingLeaked(setup: Setup): Promise<void> {
   const credentialSecrets = sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken]);
   const texts: Record<string, string> = {};
   outputs.forEach((text, i) => (texts[`output ${i}`] = text));
-  expect(await findSecrets([...keysUsed, ...credentialSecrets], { dirs: [setup.dataDir], texts })).toEqual([]);
+  expect(await findSecrets([...sim.mintedKeys(), ...credentialSecrets], { dirs: [setup.dataDir], texts })).toEqual([]);
   const credentialTexts: Record<string, string> = {};
   credentialOutputs.forEach((text, i) => (credentialTexts[`credentials output ${i}`] = text));
-  expect(await findSecrets(keysUsed, { texts: credentialTexts })).toEqual([]);
+  expect(await findSecrets(sim.mintedKeys(), { texts: credentialTexts })).toEqual([]);
 }
 
 assertBundleBuilt();
@@ -108,7 +89,7 @@ describe('usage and configuration', () => {
     const httpEnv = await cli({ ...setup.env, DEVPAY_LICENSE_SERVICE: 'http://ls.example/' }, ['status']);
     expect(httpEnv.code).toBe(2);
     expect(httpEnv.stderr).toContain('DEVPAY_LICENSE_SERVICE');
-    const httpConfig = join(root, `http-${counter}.json`);
+    const httpConfig = join(setup.dir, 'http.json');
     await writeFile(httpConfig, JSON.stringify({ ...demo, licenseService: 'http://ls.example/' }));
     const fromConfig = await cli({ ...setup.env, DEVPAY_LICENSE_SERVICE: undefined }, ['status', '--config', httpConfig]);
     expect(fromConfig.code).toBe(2);
@@ -117,7 +98,7 @@ describe('usage and configuration', () => {
     const missing = await cli(setup, ['status', '--config', join(root, 'nope.json')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot be read \(ENOENT\)/);
-    const notJson = join(root, `bad-${counter}.json`);
+    const notJson = join(setup.dir, 'bad.json');
     await writeFile(notJson, '{ "vendor": ');
     expect((await cli(setup, ['status', '--config', notJson])).stderr).toMatch(/not valid JSON/);
     expect((await cli(setup, ['status', '--ca-file', join(root, 'nope.pem')])).code).toBe(2);
@@ -151,7 +132,7 @@ describe('usage and configuration', () => {
 describe('activate, status, credentials, forget', () => {
   it('goes through the whole cycle without printing a secret (except `credentials`, whose job it is)', async () => {
     const setup = await fresh();
-    const key = purchase('ACMEBK01');
+    const key = sim.purchase('ACMEBK01');
     const activated = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', key]);
     expect(activated.code, activated.stderr).toBe(0);
     const issued = sim.issued.at(-1)!;
@@ -200,10 +181,10 @@ describe('activate, status, credentials, forget', () => {
 
   it('reads the key from a pipe, finds the product by its token, and replaces an existing set (the CLI is the customer\'s explicit act)', async () => {
     const setup = await fresh();
-    const first = await cli(setup, ['activate'], `  ${purchase('ACMEPV02')}  \n`);
+    const first = await cli(setup, ['activate'], `  ${sim.purchase('ACMEPV02')}  \n`);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('Activated Acme Photo Vault (ACMEPV02).');
-    const second = await cli(setup, ['activate', '--product', 'ACMEPV02'], `${purchase('ACMEPV02')}\n`);
+    const second = await cli(setup, ['activate', '--product', 'ACMEPV02'], `${sim.purchase('ACMEPV02')}\n`);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('The credentials stored before were replaced.');
     const issued = sim.issued.at(-1)!;
@@ -216,7 +197,7 @@ describe('activate, status, credentials, forget', () => {
 
   it('prompts on a terminal, saying where the key was shown and where to get a new one, and masks what is typed', async () => {
     const setup = await fresh();
-    const key = purchase('ACMEBK01');
+    const key = sim.purchase('ACMEBK01');
     const term = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', 'ACMEBK01'], { env: setup.env });
     try {
       const prompt = await term.waitFor('Activation key:');
@@ -244,24 +225,24 @@ describe('activate, status, credentials, forget', () => {
     expect([malformed.code, malformed.stderr]).toEqual([3, expect.stringContaining(demo.activateUrl)]);
     const invalid = await r(['activate', '--product', 'ACMEBK01', '--key', 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQ']);
     expect([invalid.code, invalid.stderr]).toEqual([3, expect.stringContaining('does not recognise')]);
-    const incorrect = await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEPV02')]);
+    const incorrect = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEPV02')]);
     expect([incorrect.code, incorrect.stderr]).toEqual([3, expect.stringContaining('different DevPay product')]);
-    const expiring = purchase('ACMEBK01');
+    const expiring = sim.purchase('ACMEBK01');
     sim.clock.advance(61 * 60_000);
     const expired = await r(['activate', '--product', 'ACMEBK01', '--key', expiring]).finally(() => sim.clock.advance(-61 * 60_000));
     expect([expired.code, expired.stderr]).toEqual([3, expect.stringContaining('expired')]);
 
-    const untrusted = await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')], { ...setup.env, DEVPAY_CA_FILE: undefined });
+    const untrusted = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')], { ...setup.env, DEVPAY_CA_FILE: undefined });
     expect([untrusted.code, untrusted.stderr]).toEqual([4, expect.stringContaining('not trusted')]);
     sim.faults.add({ kind: 'error', code: 'SomethingNobodyDocumented', status: 400 });
-    const unusable = await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')]).finally(() => sim.faults.clear());
+    const unusable = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]).finally(() => sim.faults.clear());
     expect([unusable.code, unusable.stderr]).toEqual([4, expect.stringContaining('SomethingNobodyDocumented')]);
 
-    const noBus = await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')], { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined });
+    const noBus = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')], { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined });
     expect([noBus.code, noBus.stderr]).toEqual([5, expect.stringContaining('D-Bus')]);
 
     // A tampered file: unreadable (5) until a reactivation repairs it.
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')])).code).toBe(0);
+    expect((await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     const envelope = JSON.parse(await readFile(file, 'utf8')) as { data: string };
     envelope.data = Buffer.from(Buffer.from(envelope.data, 'base64').map((b) => b ^ 0xff)).toString('base64');
@@ -269,7 +250,7 @@ describe('activate, status, credentials, forget', () => {
     const unreadable = await r(['credentials', '--product', 'ACMEBK01']);
     expect([unreadable.code, unreadable.stderr]).toEqual([5, expect.stringContaining('credentials unreadable: reactivate')]);
     expect((await r(['status'])).stdout).toContain('ACMEBK01  Acme Backup: credentials unreadable: reactivate');
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')])).code).toBe(0);
+    expect((await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
     expect((await r(['credentials', '--product', 'ACMEBK01'])).code).toBe(0);
     await expectNothingLeaked(setup);
   }, 90_000);
@@ -279,8 +260,8 @@ describe('concurrency and crashes', () => {
   it('two activations at once in two processes: both finish, and the stored set is whole and is the one that replaced', async () => {
     const setup = await fresh();
     const [a, b] = await Promise.all([
-      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')]),
-      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')]),
+      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]),
+      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const replacedBy = [a, b].filter((r) => r.stdout.includes('were replaced'));
@@ -294,13 +275,13 @@ describe('concurrency and crashes', () => {
 
   it('an activation killed at any moment leaves either the old set or the new one, never a broken file', async () => {
     const setup = await fresh();
-    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', purchase('ACMEBK01')])).code).toBe(0);
+    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
     const delays = [80, 130, 160, 190, 230, 300];
     let sawOld = 0;
     let sawNew = 0;
     for (const delay of delays) {
       const before = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as { AccessKeyId: string };
-      const key = purchase('ACMEBK01');
+      const key = sim.purchase('ACMEBK01');
       const issuedBefore = sim.issued.length;
       const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', key], { env: setup.env, stdio: 'ignore' });
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);

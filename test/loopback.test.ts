@@ -7,53 +7,37 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { VendorConfig } from '../shared/config.ts';
 import { CredentialsEventSchema, MAX_INBOUND_MESSAGE_BYTES, PROTOCOL_VERSION, ReplySchema, type CredentialsEvent } from '../shared/messages.ts';
 import { HostUnavailableError } from '../extension/lib/host-transport.ts';
 import { createLoopbackTransport, type WebSocketLike } from '../extension/lib/loopback-transport.ts';
 import { createLogger } from '../native-host/log.ts';
 import { connectLoopback, LoopbackUnavailableError, serveLoopback, type LoopbackChannel, type LoopbackServer, type ServeLoopbackOptions } from '../native-host/loopback/index.ts';
-import { DEMO_CHROMIUM_ID, findSecrets, isolatedEnv, runCli } from './helpers/companion.ts';
-import type { Keyring } from './helpers/keyring.ts';
-import { useTestServices } from './helpers/test-services.ts';
+import { DEMO_CHROMIUM_ID, findSecrets, runCli } from './helpers/companion.ts';
+import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
 const EXTENSION_ORIGIN = `chrome-extension://${DEMO_CHROMIUM_ID}`;
 const UNLISTED_EXTENSION_ORIGIN = `chrome-extension://${'a'.repeat(32)}`;
 
-let keyring: Keyring;
 let sim: Simulator;
-let root: string;
-let demo: VendorConfig;
-let counter = 0;
-const keysUsed: string[] = [];
 const logLines: string[] = [];
 
-interface Setup {
-  dir: string;
-  dataDir: string;
-  configPath: string;
-  /** For the CLI in another process. */
-  env: NodeJS.ProcessEnv;
+interface Setup extends TestCase {
   server: LoopbackServer;
 }
 
 /** A server with a data folder and configuration (own vendor id, own keychain entries) of its own. */
 async function serve(options: Partial<ServeLoopbackOptions> = {}): Promise<Setup> {
-  counter++;
-  const dir = await mkdtemp(join(root, `case${counter}-`));
-  const configPath = join(dir, 'vendor-config.json');
-  await writeFile(configPath, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: `loopback-test-${counter}` } }));
-  const dataDir = join(dir, 'data');
+  const testCase = await services.newCase();
   const server = await serveLoopback({
-    config: configPath,
-    dataDir,
+    config: testCase.configPath,
+    dataDir: testCase.dataDir,
     licenseService: sim.licenseServiceUrl,
     caFile: sim.caFile,
     env: {},
@@ -61,25 +45,12 @@ async function serve(options: Partial<ServeLoopbackOptions> = {}): Promise<Setup
     log: createLogger({ level: 'info', stream: { write: (line: string) => logLines.push(line) } }),
     ...options,
   });
-  const env = isolatedEnv({
-    ...keyring.env,
-    HOME: dir,
-    DEVPAY_CONFIG: configPath,
-    DEVPAY_DATA_DIR: dataDir,
-    DEVPAY_LICENSE_SERVICE: sim.licenseServiceUrl,
-    DEVPAY_CA_FILE: sim.caFile,
-  });
-  return { dir, dataDir, configPath, env, server };
+  return { ...testCase, server };
 }
 
-function purchase(code: string): string {
-  const key = sim.purchase(code);
-  keysUsed.push(key);
-  return key;
-}
 
 function allSecrets(): string[] {
-  return [...keysUsed, ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
+  return [...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
 }
 
 type Outcome = { opened: true; ws: WebSocket } | { opened: false; status: number | undefined; error?: string };
@@ -171,7 +142,7 @@ function portIsFree(port: number, host: string): Promise<boolean> {
 
 const services = useTestServices('loopback', { keytarInThisProcess: true });
 beforeAll(() => {
-  ({ keyring, sim, root, demo } = services);
+  ({ sim } = services);
 });
 
 describe('activation through the channel', () => {
@@ -199,7 +170,7 @@ describe('activation through the channel', () => {
     const hello = await box.next();
     expect(hello).toMatchObject({ type: 'hello', id: 'h1', protocol: PROTOCOL_VERSION, products: [{ code: 'ACMEBK01' }, { code: 'ACMEPV02' }] });
 
-    const key = purchase('ACMEBK01');
+    const key = sim.purchase('ACMEBK01');
     ws.send(JSON.stringify({ type: 'activate', id: 'a1', key, productCode: 'ACMEBK01', capturedAt: Date.now() }));
     const activated = await box.next(60_000);
     expect(activated).toMatchObject({ type: 'activated', id: 'a1', product: { code: 'ACMEBK01', name: 'Acme Backup' }, replaced: false });
@@ -208,7 +179,7 @@ describe('activation through the channel', () => {
     expect(String(activated.accessKeyId).slice(-4)).toBe(issued.accessKeyId.slice(-4));
 
     // The same handler: a second activation without confirmation is ALREADY_ACTIVATED, as over native messaging.
-    ws.send(JSON.stringify({ type: 'activate', id: 'a2', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
+    ws.send(JSON.stringify({ type: 'activate', id: 'a2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
     expect(await box.next(60_000)).toMatchObject({ type: 'error', id: 'a2', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEBK01' } });
 
     ws.send(JSON.stringify({ type: 'status', id: 's1' }));
@@ -232,7 +203,7 @@ describe('activation through the channel', () => {
     });
     const hello = await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION });
     expect(hello).toMatchObject({ type: 'hello', id: 'h' });
-    const key = purchase('ACMEPV02');
+    const key = sim.purchase('ACMEPV02');
     const activated = await transport.request({ type: 'activate', id: 'a', key, productCode: 'ACMEPV02', capturedAt: Date.now(), replace: false });
     expect(activated).toMatchObject({ type: 'activated', id: 'a', product: { code: 'ACMEPV02' } });
     transport.close();
@@ -403,11 +374,11 @@ describe('events for local programs', () => {
     const settle = () => new Promise((r) => setTimeout(r, 300));
 
     // 1. Activated through the channel (by the extension).
-    extension.send(JSON.stringify({ type: 'activate', id: 'a1', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
+    extension.send(JSON.stringify({ type: 'activate', id: 'a1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
     expect(await box.next(60_000)).toMatchObject({ type: 'activated', replaced: false });
     await waitFor('stored event', () => (events.length >= 1 ? true : undefined));
     // 2. Reactivated (replaced) through the channel.
-    extension.send(JSON.stringify({ type: 'activate', id: 'a2', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true }));
+    extension.send(JSON.stringify({ type: 'activate', id: 'a2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true }));
     expect(await box.next(60_000)).toMatchObject({ type: 'activated', replaced: true });
     await waitFor('replaced event', () => (events.length >= 2 ? true : undefined));
     // 3. Forgotten by the CLI, in another process.
@@ -415,7 +386,7 @@ describe('events for local programs', () => {
     expect(forgot.code, forgot.stderr).toBe(0);
     await waitFor('forgotten event', () => (events.length >= 3 ? true : undefined));
     // 4. Activated by the CLI, in another process.
-    const key = purchase('ACMEPV02');
+    const key = sim.purchase('ACMEPV02');
     const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', key], { env: setup.env, timeoutMs: 60_000 });
     expect(activated.code, activated.stderr).toBe(0);
     await waitFor('stored event from the CLI', () => (events.length >= 4 ? true : undefined));

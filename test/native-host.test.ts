@@ -3,7 +3,7 @@
  * command line, frames over real pipes, against the License Service simulator
  * (real HTTPS) and a real gnome-keyring on a private bus.
  */
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,51 +12,24 @@ import type { VendorConfig } from '../shared/config.ts';
 import { MAX_INBOUND_MESSAGE_BYTES, ReplySchema } from '../shared/messages.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, isolatedEnv, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
+import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
 import { startKeyring, type Keyring } from './helpers/keyring.ts';
-import { useTestServices } from './helpers/test-services.ts';
+import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
-let root: string;
 let demo: VendorConfig;
-let counter = 0;
-const keysUsed: string[] = [];
 
-interface Setup {
-  dataDir: string;
-  configPath: string;
-  env: NodeJS.ProcessEnv;
+type Setup = TestCase;
+
+function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
+  return services.newCase(extra);
 }
 
-/** A data folder and a configuration of its own (its own vendor id, hence its own keychain entries). */
-async function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
-  counter++;
-  const dir = await mkdtemp(join(root, `case${counter}-`));
-  const configPath = join(dir, 'vendor-config.json');
-  await writeFile(configPath, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: `nm-test-${counter}` } }));
-  const dataDir = join(dir, 'data');
-  const env = isolatedEnv({
-    ...keyring.env,
-    HOME: dir,
-    DEVPAY_CONFIG: configPath,
-    DEVPAY_DATA_DIR: dataDir,
-    DEVPAY_LICENSE_SERVICE: sim.licenseServiceUrl,
-    DEVPAY_CA_FILE: sim.caFile,
-    ...extra,
-  });
-  return { dataDir, configPath, env };
-}
-
-function purchase(code: string): string {
-  const key = sim.purchase(code);
-  keysUsed.push(key);
-  return key;
-}
 
 function allSecrets(): string[] {
-  return [...keysUsed, ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
+  return [...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
 }
 
 /** After every activation: neither the key nor a credential in the data folder (files, logs), stderr or stdout. */
@@ -78,7 +51,7 @@ async function storedSet(setup: Setup, code: string) {
 assertBundleBuilt();
 const services = useTestServices('nm');
 beforeAll(() => {
-  ({ keyring, sim, root, demo } = services);
+  ({ keyring, sim, demo } = services);
 });
 
 describe('native messaging transport', () => {
@@ -219,7 +192,7 @@ describe('activation over native messaging', () => {
   it('activates with the product code, replies with a masked id, and stores a set only the keychain key opens', async () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
-    const key = purchase('ACMEBK01');
+    const key = sim.purchase('ACMEBK01');
     const reply = await host.request({ type: 'activate', id: 'a1', key: ` ${key}\n`, productCode: 'ACMEBK01', pageUrl: `https://vendor.devpay.test/welcome?ActivationKey=${key}&ProductCode=ACMEBK01`, capturedAt: Date.now() });
     expectValidReply(reply);
     const issued = sim.issued.at(-1)!;
@@ -242,18 +215,18 @@ describe('activation over native messaging', () => {
   it('asks before replacing: ALREADY_ACTIVATED without calling the License Service, then replaces on replace:true', async () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
-    const first = await host.request({ type: 'activate', id: '1', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+    const first = await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
     expect(first).toMatchObject({ type: 'activated', replaced: false });
     const firstSet = sim.issued.at(-1)!;
 
     const requestsBefore = sim.requests.length;
-    const again = await host.request({ type: 'activate', id: '2', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+    const again = await host.request({ type: 'activate', id: '2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
     expectValidReply(again);
     expect(again).toMatchObject({ type: 'error', id: '2', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEBK01', name: 'Acme Backup' } });
     expect(sim.requests.length).toBe(requestsBefore);
     expect((await storedSet(setup, 'ACMEBK01')).AccessKeyId).toBe(firstSet.accessKeyId);
 
-    const replaced = await host.request({ type: 'activate', id: '3', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+    const replaced = await host.request({ type: 'activate', id: '3', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
     expect(replaced).toMatchObject({ type: 'activated', replaced: true });
     const secondSet = sim.issued.at(-1)!;
     expect((await storedSet(setup, 'ACMEBK01')).AccessKeyId).toBe(secondSet.accessKeyId);
@@ -265,13 +238,13 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     const before = sim.requests.length;
-    const reply = await host.request({ type: 'activate', id: 't1', key: purchase('ACMEPV02'), capturedAt: Date.now() });
+    const reply = await host.request({ type: 'activate', id: 't1', key: sim.purchase('ACMEPV02'), capturedAt: Date.now() });
     expect(reply).toMatchObject({ type: 'activated', product: { code: 'ACMEPV02', name: 'Acme Photo Vault' }, replaced: false });
     expect(sim.requests.length - before).toBe(2); // ACMEBK01's token refused as IncorrectActivationKey, then ACMEPV02's
     const kept = sim.issued.at(-1)!;
 
     // Found by trying tokens and already activated: the new set is discarded, the customer is asked.
-    const again = await host.request({ type: 'activate', id: 't2', key: purchase('ACMEPV02'), capturedAt: Date.now() });
+    const again = await host.request({ type: 'activate', id: 't2', key: sim.purchase('ACMEPV02'), capturedAt: Date.now() });
     expect(again).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEPV02' } });
     expect((await storedSet(setup, 'ACMEPV02')).AccessKeyId).toBe(kept.accessKeyId);
 
@@ -288,12 +261,12 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     const before = sim.requests.length;
-    const old = await host.request({ type: 'activate', id: 'o', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() - 61 * 60_000 });
+    const old = await host.request({ type: 'activate', id: 'o', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() - 61 * 60_000 });
     expectValidReply(old);
     expect(old).toMatchObject({ type: 'error', code: 'KEY_TOO_OLD', activateUrl: demo.activateUrl, message: expect.stringContaining(demo.activateUrl) });
     const malformed = await host.request({ type: 'activate', id: 'm', key: 'not-a-key!', productCode: 'ACMEBK01', capturedAt: Date.now() });
     expect(malformed).toMatchObject({ type: 'error', code: 'MALFORMED_KEY', activateUrl: demo.activateUrl });
-    const unknown = await host.request({ type: 'activate', id: 'u', key: purchase('ACMEBK01'), productCode: 'NOTOURS1', capturedAt: Date.now() });
+    const unknown = await host.request({ type: 'activate', id: 'u', key: sim.purchase('ACMEBK01'), productCode: 'NOTOURS1', capturedAt: Date.now() });
     expect(unknown).toMatchObject({ type: 'error', code: 'UNKNOWN_PRODUCT' });
     expect(sim.requests.length).toBe(before);
     await host.close();
@@ -303,17 +276,17 @@ describe('activation over native messaging', () => {
   it('reports the service\'s refusals, and a failed reactivation leaves the old file and keychain entry byte-identical', async () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
-    expect(await host.request({ type: 'activate', id: '0', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+    expect(await host.request({ type: 'activate', id: '0', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     const fileBefore = await readFile(file);
     const keyBefore = await keychainEntry(setup, 'ACMEBK01');
     expect(keyBefore).toMatch(/^[A-Za-z0-9+/]{43}=$/);
 
-    const wrongProduct = await host.request({ type: 'activate', id: '1', key: purchase('ACMEPV02'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+    const wrongProduct = await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEPV02'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
     expect(wrongProduct).toMatchObject({ type: 'error', code: 'INCORRECT_KEY', product: { code: 'ACMEBK01' } });
     const invalid = await host.request({ type: 'activate', id: '2', key: 'AAAABBBBCCCCDDDDEEEEFFFFGGGG', productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
     expect(invalid).toMatchObject({ type: 'error', code: 'INVALID_KEY' });
-    const expiring = purchase('ACMEBK01');
+    const expiring = sim.purchase('ACMEBK01');
     sim.clock.advance(61 * 60_000);
     try {
       const expired = await host.request({ type: 'activate', id: '3', key: expiring, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
@@ -323,7 +296,7 @@ describe('activation over native messaging', () => {
     }
     sim.faults.add({ kind: 'error', code: 'SomethingNobodyDocumented', status: 400 });
     try {
-      const bad = await host.request({ type: 'activate', id: '4', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+      const bad = await host.request({ type: 'activate', id: '4', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
       expect(bad).toMatchObject({ type: 'error', code: 'SERVICE_BAD_ANSWER' });
     } finally {
       sim.faults.clear();
@@ -338,12 +311,12 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     sim.faults.add({ kind: '503' }, 2);
-    expect(await host.request({ type: 'activate', id: 'r', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+    expect(await host.request({ type: 'activate', id: 'r', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
     expect(sim.faults.pending).toBe(0);
     await host.close();
 
     const untrusting = NativeHostProcess.chromium({ ...setup.env, DEVPAY_CA_FILE: undefined });
-    const reply = await untrusting.request({ type: 'activate', id: 'u', key: purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
+    const reply = await untrusting.request({ type: 'activate', id: 'u', key: sim.purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
     expect(reply).toMatchObject({ type: 'error', code: 'SERVICE_UNTRUSTED' });
     await untrusting.close();
     await expectNothingLeaked(setup, host);
@@ -363,7 +336,7 @@ describe('keychain problems', () => {
       ] as const) {
         const host = NativeHostProcess.chromium(env);
         const started = Date.now();
-        const reply = await host.request({ type: 'activate', id: 'k', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+        const reply = await host.request({ type: 'activate', id: 'k', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
         expectValidReply(reply);
         expect(reply).toMatchObject({ type: 'error', code: 'KEYCHAIN_UNAVAILABLE', message: expect.stringMatching(said) });
         expect(Date.now() - started).toBeLessThan(8000); // fails fast: nothing to wait for
@@ -385,7 +358,7 @@ describe('keychain problems', () => {
       expect(await host.request({ type: 'hello', id: 'h', protocol: 1 })).toMatchObject({ type: 'hello' });
       own.pause();
       const started = Date.now();
-      const reply = await host.request({ type: 'activate', id: 'k', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }, 15_000);
+      const reply = await host.request({ type: 'activate', id: 'k', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }, 15_000);
       const took = Date.now() - started;
       expect(reply).toMatchObject({ type: 'error', id: 'k', code: 'KEYCHAIN_LOCKED', message: expect.stringContaining('did not answer within 5 s') });
       expect(took).toBeGreaterThanOrEqual(4500);
@@ -405,13 +378,13 @@ describe('keychain problems', () => {
     try {
       const setup = await fresh(own.env);
       const host = NativeHostProcess.chromium(setup.env);
-      expect(await host.request({ type: 'activate', id: '1', key: purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+      expect(await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
       await host.close();
       await own.lock();
       const locked = NativeHostProcess.chromium(setup.env);
       const status = await locked.request({ type: 'status', id: 's' });
       expect(status).toMatchObject({ type: 'error', code: 'KEYCHAIN_LOCKED', message: expect.stringMatching(/locked.*unlock/i) });
-      const again = await locked.request({ type: 'activate', id: '2', key: purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
+      const again = await locked.request({ type: 'activate', id: '2', key: sim.purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
       expect(again).toMatchObject({ type: 'error', code: 'KEYCHAIN_LOCKED' });
       await locked.close();
     } finally {
