@@ -33,12 +33,10 @@ export default defineConfig({
       : { key: readFileSync(resolve('extension/public-key.txt'), 'utf8').trim() }),
   }),
   hooks: {
-    // Content scripts run only on the configured key pages and redirect pages, in every frame.
+    // The capture script (an unlisted script, see extension/entrypoints/capture.ts) runs only on the
+    // configured key pages and redirect pages, in every frame, in the isolated world.
     'build:manifestGenerated': (_wxt, manifest) => {
-      for (const script of manifest.content_scripts ?? []) {
-        script.matches = build.contentScriptMatches;
-        script.all_frames = true;
-      }
+      manifest.content_scripts = [{ matches: build.contentScriptMatches, js: ['capture.js'], all_frames: true, run_at: 'document_idle' }];
     },
   },
   vite: () => ({
