@@ -27,9 +27,15 @@ export type PieceSource =
   | { kind: 'input'; el: HTMLInputElement }
   | { kind: 'pseudo'; el: Element; which: '::before' | '::after' };
 
+/**
+ * A run of text, or the edge of an element's box (`edge`): a line break, a space
+ * or nothing, guessed from the tag and settled from the element's computed
+ * display only where a label or key sits (settleEdge).
+ */
 export interface Piece {
   text: string;
   source?: PieceSource;
+  edge?: Element;
 }
 
 export interface Collected {
@@ -51,48 +57,78 @@ const SKIPPED_ELEMENTS = new Set([
 const TEXT_INPUT_TYPES = new Set(['', 'text']);
 /** Elements that may host a shadow root (attachShadow refuses others); custom elements have a dash. */
 const SHADOW_HOSTS = new Set(['article', 'aside', 'blockquote', 'body', 'div', 'footer', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'main', 'nav', 'p', 'section', 'span']);
-
-type Transform = 'none' | 'uppercase' | 'lowercase' | 'capitalize';
-type Frame = { node: Node; transform: Transform } | Piece;
+/** Boxes that are blocks, cells or rows unless a style says otherwise (the browser's default style sheet). */
+const BLOCK_BY_DEFAULT = new Set([
+  'address', 'article', 'aside', 'blockquote', 'body', 'caption', 'center', 'dd', 'details', 'dialog', 'dir', 'div', 'dl', 'dt',
+  'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr', 'legend',
+  'li', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'tr', 'ul',
+]);
+const INLINE_BLOCK_BY_DEFAULT = new Set(['button', 'img', 'meter', 'progress']);
 
 const BREAK: Piece = { text: '\n' };
 const SPACE: Piece = { text: ' ' };
 
-function transformed(text: string, how: Transform): string {
+/** What separates an element's box from its neighbours, for a computed display value. */
+function separatorFor(display: string): string {
+  if (display === 'none' || display === 'contents' || display === 'inline' || display === 'ruby') return '';
+  return display.startsWith('inline') ? ' ' : '\n';
+}
+
+function guessedSeparator(name: string): string {
+  return BLOCK_BY_DEFAULT.has(name) ? '\n' : INLINE_BLOCK_BY_DEFAULT.has(name) ? ' ' : '';
+}
+
+/** Settles an edge from the element's computed display. */
+export function settleEdge(piece: Piece, view: Window): void {
+  if (!piece.edge) return;
+  piece.text = separatorFor(view.getComputedStyle(piece.edge).display);
+  piece.edge = undefined;
+}
+
+/** Text as shown under the element's text-transform. */
+export function transformed(text: string, how: string): string {
   if (how === 'uppercase') return text.toUpperCase();
   if (how === 'lowercase') return text.toLowerCase();
   if (how === 'capitalize') return text.replace(/(^|[^\p{L}\p{N}])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
   return text;
 }
 
-function asTransform(value: string): Transform {
-  return value === 'uppercase' || value === 'lowercase' || value === 'capitalize' ? value : 'none';
-}
+type Frame = Node | Piece;
 
+/**
+ * Walks the page without asking for any style (a style per element would cost
+ * more than the rest of the scan): tags give the likely breaks, to be settled
+ * where it matters. Pseudo-elements are asked for only where a style sheet
+ * gives some element generated text.
+ */
 export function collectText(doc: Document, limits: FinderLimits, overTime: () => boolean, shadowRootOf: ShadowRootOf = openShadowRootOnly): Collected {
   const view = doc.defaultView;
   const root = doc.body ?? doc.documentElement;
   const pieces: Piece[] = [];
   if (!view || !root) return { pieces, complete: true };
-  const found = new Set<Element>();
-  let pseudo: PseudoCandidates = addPseudoCandidates(doc, found);
+  let pseudo: PseudoCandidates = addPseudoCandidates(doc, new Set());
   let chars = 0;
   let visited = 0;
-  const stack: Frame[] = [{ node: root, transform: 'none' }];
+  const stack: Frame[] = [root];
   const add = (piece: Piece): boolean => {
     chars += piece.text.length;
     pieces.push(piece);
     return chars <= limits.maxTextChars;
   };
+  const generated = (el: Element, which: '::before' | '::after'): Piece | undefined => {
+    const style = view.getComputedStyle(el, which);
+    const text = generatedText(el, style.content);
+    return text ? { text: transformed(cleanText(text), style.textTransform), source: { kind: 'pseudo', el, which } } : undefined;
+  };
 
   while (stack.length > 0) {
     const frame = stack.pop()!;
-    if (!('node' in frame)) {
-      if (!add(frame)) return { pieces, complete: false };
+    if (!('nodeType' in frame)) {
+      if (!add(frame as Piece)) return { pieces, complete: false };
       continue;
     }
     if (++visited > limits.maxNodes || ((visited & 255) === 0 && overTime())) return { pieces, complete: false };
-    const { node } = frame;
+    const node = frame;
 
     if (node.nodeType === Node.TEXT_NODE) {
       const data = (node as Text).data;
@@ -100,7 +136,7 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
         if (data.length > 0) pieces.push(SPACE);
         continue;
       }
-      if (!add({ text: transformed(cleanText(data), frame.transform), source: { kind: 'text', node: node as Text } })) return { pieces, complete: false };
+      if (!add({ text: cleanText(data), source: { kind: 'text', node: node as Text } })) return { pieces, complete: false };
       continue;
     }
     if (node.nodeType !== Node.ELEMENT_NODE) continue;
@@ -110,9 +146,6 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
     if (SKIPPED_ELEMENTS.has(name)) continue;
     if (el.hasAttribute('hidden') || el.getAttribute('aria-hidden') === 'true') continue;
     if (el.isContentEditable) continue;
-    const style = view.getComputedStyle(el);
-    const display = style.display;
-    if (display === 'none') continue;
     if (name === 'br') {
       pieces.push(BREAK);
       continue;
@@ -126,26 +159,20 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
       pieces.push(BREAK);
       continue;
     }
-    const transform = asTransform(style.textTransform);
-    const edge = display === 'contents' ? undefined : display.startsWith('inline') ? (display === 'inline' ? undefined : SPACE) : BREAK;
-    if (edge) {
-      pieces.push(edge);
-      stack.push(edge);
-    }
-    if (pseudo === 'all' || pseudo.has(el)) {
-      const after = generatedText(el, view.getComputedStyle(el, '::after').content);
-      if (after) stack.push({ text: transformed(cleanText(after), transform), source: { kind: 'pseudo', el, which: '::after' } });
-    }
+    const separator = guessedSeparator(name);
+    pieces.push({ text: separator, edge: el });
+    stack.push({ text: separator, edge: el });
+    const withPseudo = pseudo === 'all' || pseudo.has(el);
+    const after = withPseudo ? generated(el, '::after') : undefined;
+    if (after) stack.push(after);
     // Children in reverse so they pop in document order; a shadow root renders instead of the light children.
     const shadow = name.includes('-') || SHADOW_HOSTS.has(name) ? shadowRootOf(el) : null;
     if (shadow && pseudo !== 'all') pseudo = addPseudoCandidates(shadow, pseudo);
     const assigned = name === 'slot' ? (el as HTMLSlotElement).assignedNodes({ flatten: true }) : [];
-    if (assigned.length > 0) for (let i = assigned.length - 1; i >= 0; i--) stack.push({ node: assigned[i]!, transform });
-    else for (let child = (shadow ?? el).lastChild; child; child = child.previousSibling) stack.push({ node: child, transform });
-    if (pseudo === 'all' || pseudo.has(el)) {
-      const before = generatedText(el, view.getComputedStyle(el, '::before').content);
-      if (before) stack.push({ text: transformed(cleanText(before), transform), source: { kind: 'pseudo', el, which: '::before' } });
-    }
+    if (assigned.length > 0) for (let i = assigned.length - 1; i >= 0; i--) stack.push(assigned[i]!);
+    else for (let child = (shadow ?? el).lastChild; child; child = child.previousSibling) stack.push(child);
+    const before = withPseudo ? generated(el, '::before') : undefined;
+    if (before) stack.push(before);
   }
   return { pieces, complete: true };
 }

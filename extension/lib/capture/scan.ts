@@ -4,7 +4,7 @@
  * then the text rules (key-text.ts).
  */
 import { pickKeyFromText, rangesThatMatter, type FindResult } from './key-text.ts';
-import { collectText, DEFAULT_FINDER_LIMITS, openShadowRootOnly, type FinderLimits, type Piece, type ShadowRootOf } from './rendered-text.ts';
+import { collectText, DEFAULT_FINDER_LIMITS, openShadowRootOnly, settleEdge, transformed, type FinderLimits, type Piece, type ShadowRootOf } from './rendered-text.ts';
 import { isShown } from './visibility.ts';
 
 export interface ScanOptions {
@@ -34,28 +34,39 @@ export function visibleText(doc: Document, options: ScanOptions = {}): VisibleTe
   if (!view) return { text: '', complete };
   const verdicts = new Map<Piece, boolean>();
   let live = pieces;
-  // Each round checks at least one new piece, so this ends; hidden pieces drop out and may form new tokens.
+  // Each round settles or checks at least one new piece, so this ends. Hidden pieces drop out and settled
+  // edges may split or join runs: the text is read again.
   for (;;) {
     const text = live.map((p) => p.text).join('');
     const ranges = rangesThatMatter(text).sort((a, b) => a.start - b.start);
     const unchecked: Piece[] = [];
+    const unsettled: Piece[] = [];
     let offset = 0;
     let r = 0;
     for (const piece of live) {
       const end = offset + piece.text.length;
-      while (r < ranges.length && ranges[r]!.end <= offset) r++;
-      // Does any range overlap [offset, end)?
-      for (let i = r; i < ranges.length && ranges[i]!.start < end; i++) {
-        if (ranges[i]!.end > offset) {
-          if (piece.source && !verdicts.has(piece)) unchecked.push(piece);
+      while (r < ranges.length && ranges[r]!.end < offset) r++;
+      // Does any range overlap [offset, end)? An empty edge counts where it sits, ends included.
+      for (let i = r; i < ranges.length && ranges[i]!.start <= end; i++) {
+        const range = ranges[i]!;
+        if (end > offset ? range.start < end && range.end > offset : range.start <= offset && offset <= range.end) {
+          if (piece.edge) unsettled.push(piece);
+          else if (piece.source && !verdicts.has(piece)) unchecked.push(piece);
           break;
         }
       }
       offset = end;
     }
-    if (unchecked.length === 0) return { text, complete };
+    if (unchecked.length === 0 && unsettled.length === 0) return { text, complete };
     if (overTime()) return { text, complete: false };
-    for (const piece of unchecked) verdicts.set(piece, isShown(piece.source!, view));
+    for (const piece of unsettled) settleEdge(piece, view);
+    for (const piece of unchecked) {
+      const shown = isShown(piece.source!, view);
+      verdicts.set(piece, shown);
+      const source = piece.source!;
+      // Read as shown: text-transform of the element around the text.
+      if (shown && source.kind === 'text' && source.node.parentElement) piece.text = transformed(piece.text, view.getComputedStyle(source.node.parentElement).textTransform);
+    }
     live = live.filter((p) => verdicts.get(p) !== false);
   }
 }
