@@ -8,7 +8,7 @@
  *   npx tsx scripts/bench-scan.ts [--runs N]     (default 40)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -101,7 +101,7 @@ try {
   console.log(`Key scan after a burst of DOM changes (${nodes} nodes, ${runs} scans in headless Chromium)`);
   console.log(`  min ${sorted[0]!.toFixed(2)} ms, median ${median(times).toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms (target: median under 5 ms)`);
   console.log(`  layout: median ${median(layout).toFixed(2)} ms`);
-  console.log(`  machine reference, a bare walk over the same nodes: median ${median(reference).toFixed(2)} ms`);
+  console.log(`  machine reference, a bare walk over the same nodes: median ${median(reference).toFixed(2)} ms; load average ${loadavg()[0]!.toFixed(1)}`);
 } finally {
   await browser.close();
   rmSync(home, { recursive: true, force: true });
