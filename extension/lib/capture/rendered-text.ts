@@ -93,7 +93,8 @@ export function transformed(text: string, how: string): string {
   return text;
 }
 
-type Frame = Node | Piece;
+/** A node still to walk; pieces waiting on the stack are told apart from nodes without touching the DOM. */
+type Frame = { node: Node; piece?: undefined } | { piece: Piece };
 
 /**
  * Walks the page without asking for any style (a style per element would cost
@@ -109,7 +110,7 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
   let pseudo: PseudoCandidates = addPseudoCandidates(doc, new Set());
   let chars = 0;
   let visited = 0;
-  const stack: Frame[] = [root];
+  const stack: Frame[] = [{ node: root }];
   const add = (piece: Piece): boolean => {
     chars += piece.text.length;
     pieces.push(piece);
@@ -123,12 +124,12 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
 
   while (stack.length > 0) {
     const frame = stack.pop()!;
-    if (!('nodeType' in frame)) {
-      if (!add(frame as Piece)) return { pieces, complete: false };
+    if (frame.piece) {
+      if (!add(frame.piece)) return { pieces, complete: false };
       continue;
     }
     if (++visited > limits.maxNodes || ((visited & 255) === 0 && overTime())) return { pieces, complete: false };
-    const node = frame;
+    const { node } = frame;
 
     if (node.nodeType === Node.TEXT_NODE) {
       const data = (node as Text).data;
@@ -145,7 +146,9 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
     const name = el.localName;
     if (SKIPPED_ELEMENTS.has(name)) continue;
     if (el.hasAttribute('hidden') || el.getAttribute('aria-hidden') === 'true') continue;
-    if (el.isContentEditable) continue;
+    // The customer types into an editable box (its whole subtree is skipped here; isContentEditable would ask for styles).
+    const editable = el.getAttribute('contenteditable');
+    if (editable !== null && editable.toLowerCase() !== 'false') continue;
     if (name === 'br') {
       pieces.push(BREAK);
       continue;
@@ -161,18 +164,18 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
     }
     const separator = guessedSeparator(name);
     pieces.push({ text: separator, edge: el });
-    stack.push({ text: separator, edge: el });
+    stack.push({ piece: { text: separator, edge: el } });
     const withPseudo = pseudo === 'all' || pseudo.has(el);
     const after = withPseudo ? generated(el, '::after') : undefined;
-    if (after) stack.push(after);
+    if (after) stack.push({ piece: after });
     // Children in reverse so they pop in document order; a shadow root renders instead of the light children.
     const shadow = name.includes('-') || SHADOW_HOSTS.has(name) ? shadowRootOf(el) : null;
     if (shadow && pseudo !== 'all') pseudo = addPseudoCandidates(shadow, pseudo);
     const assigned = name === 'slot' ? (el as HTMLSlotElement).assignedNodes({ flatten: true }) : [];
-    if (assigned.length > 0) for (let i = assigned.length - 1; i >= 0; i--) stack.push(assigned[i]!);
-    else for (let child = (shadow ?? el).lastChild; child; child = child.previousSibling) stack.push(child);
+    if (assigned.length > 0) for (let i = assigned.length - 1; i >= 0; i--) stack.push({ node: assigned[i]! });
+    else for (let child = (shadow ?? el).lastChild; child; child = child.previousSibling) stack.push({ node: child });
     const before = withPseudo ? generated(el, '::before') : undefined;
-    if (before) stack.push(before);
+    if (before) stack.push({ piece: before });
   }
   return { pieces, complete: true };
 }
