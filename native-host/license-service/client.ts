@@ -2,10 +2,11 @@
  * ActivateDesktopProduct: turns an activation key into the customer's three
  * credentials, or into a LicenseServiceError that says what to do next.
  *
- * The key is checked locally first (key-check.ts: a malformed or stale key is never sent). Throttling,
- * server errors, timeouts, resets and unusable answers are retried with
- * exponential back-off and jitter inside one time budget that never runs past
- * the key's hour; the service's refusals (4xx) are final.
+ * The key is checked locally first (key-check.ts: a malformed or stale key is
+ * never sent). Throttling, server errors, timeouts, resets and unusable answers
+ * are retried with exponential back-off and jitter inside one time budget that
+ * never runs past the key's hour; the service's refusals (4xx) are final. Also
+ * pingLicenseService, doctor's probe that sends no key.
  */
 import { ACTIVATION_KEY_LIFETIME_MS } from '../../shared/activation-key.ts';
 import { DEFAULT_ACTIVATE_URL } from '../../shared/config.ts';
