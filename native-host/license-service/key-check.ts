@@ -5,7 +5,7 @@
  * sending, with the same messages.
  */
 import { isWithinKeyLifetime, KEY_CHECK_MESSAGES, normaliseActivationKey } from '../../shared/activation-key.ts';
-import type { ProductRef } from '../errors.ts';
+import { HostError, type ProductRef } from '../errors.ts';
 import { LicenseServiceError } from './errors.ts';
 
 /** A captured-at time this far ahead of our clock is a clock problem, not a fresh key. */
@@ -21,7 +21,10 @@ export interface KeyCheckContext {
   product?: ProductRef | undefined;
 }
 
-/** The key as it is sent (paste noise removed); throws MALFORMED_KEY, KEY_TOO_OLD or BAD_MESSAGE (a capture time in the future). */
+/**
+ * The key as it is sent (paste noise removed). Throws a LicenseServiceError
+ * (MALFORMED_KEY, KEY_TOO_OLD: nothing was sent) or BAD_MESSAGE for a capture time in the future.
+ */
 export function checkActivationKey(raw: string, ctx: KeyCheckContext): string {
   const { activateUrl, product } = ctx;
   const checked = normaliseActivationKey(raw);
@@ -33,7 +36,7 @@ export function checkActivationKey(raw: string, ctx: KeyCheckContext): string {
   }
   if (ctx.capturedAt !== undefined) {
     if (ctx.capturedAt > ctx.now + MAX_CLOCK_SKEW_MS) {
-      throw new LicenseServiceError('BAD_MESSAGE', 'The time the key was captured lies in the future;', 'check the computer clock.', { product });
+      throw new HostError('BAD_MESSAGE', 'The time the key was captured lies in the future; check the computer clock.');
     }
     if (!isWithinKeyLifetime(ctx.capturedAt, ctx.now)) {
       throw new LicenseServiceError('KEY_TOO_OLD', 'This activation key was shown over an hour ago, so it has expired.', `Get a new key at ${activateUrl} and activate again.`, {
