@@ -68,7 +68,7 @@ export interface ContextInstallOptions {
 }
 
 /** Where this machine's installation for these settings lives. */
-export function layoutFor(settings: Settings, options: Pick<ContextInstallOptions, 'scope' | 'env'> = {}): HostLayout {
+function layoutFor(settings: Settings, options: Pick<ContextInstallOptions, 'scope' | 'env'> = {}): HostLayout {
   const platform = currentPlatform(options.env ?? process.env);
   const scope = options.scope ?? 'user';
   return { platform, scope, config: settings.config, installDir: defaultInstallDir(platform, scope, settings.dataDir, settings.config.vendor.id) };
