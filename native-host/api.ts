@@ -7,11 +7,13 @@
  *   const creds = await readCredentials('ACMEBK01');
  *
  * Reads the same configuration and data folder as the CLI: options first, then
- * DEVPAY_CONFIG / DEVPAY_DATA_DIR, then the defaults.
+ * DEVPAY_CONFIG / DEVPAY_DATA_DIR, then the defaults. Also the loopback channel,
+ * for products that want to hear when credentials change.
  */
-import { ConfigError, findProduct } from '../shared/config.ts';
-import { resolveConfigAndDataDir } from './cli/context.ts';
+import { ConfigError } from '../shared/config.ts';
+import { NotActivatedError, readProductCredentials } from './activation/credentials.ts';
 import { HostError } from './errors.ts';
+import { resolveConfigAndDataDir } from './settings.ts';
 import { CredentialStore } from './store/credential-store.ts';
 import { keychainServiceName, openKeychain } from './store/keychain.ts';
 
@@ -25,15 +27,10 @@ export interface ProductCredentials {
   activatedAt: string;
 }
 
-export type CredentialsErrorCode =
-  | 'NOT_ACTIVATED'
-  | 'UNKNOWN_PRODUCT'
-  | 'CREDENTIALS_UNREADABLE'
-  | 'KEYCHAIN_UNAVAILABLE'
-  | 'KEYCHAIN_LOCKED'
-  | 'STORAGE_FAILED'
-  | 'VENDOR_CONFIGURATION'
-  | 'INTERNAL';
+/** The host's error codes readCredentials passes on as they are. */
+const CREDENTIALS_ERROR_CODES = ['UNKNOWN_PRODUCT', 'CREDENTIALS_UNREADABLE', 'KEYCHAIN_UNAVAILABLE', 'KEYCHAIN_LOCKED', 'STORAGE_FAILED'] as const;
+
+export type CredentialsErrorCode = 'NOT_ACTIVATED' | (typeof CREDENTIALS_ERROR_CODES)[number] | 'VENDOR_CONFIGURATION' | 'INTERNAL';
 
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
@@ -64,25 +61,18 @@ export async function readCredentials(productCode: string, opts: ReadCredentials
     throw error;
   }
   const { config, dataDir } = resolved;
-  const product = findProduct(config, productCode);
-  if (!product) throw new CredentialsError('UNKNOWN_PRODUCT', `Product ${productCode} is not in the vendor configuration.`);
   const store = new CredentialStore({ vendorId: config.vendor.id, dataDir, keychain: openKeychain(keychainServiceName(config.vendor.id)) });
-  let stored;
+  let found;
   try {
-    stored = await store.read(product.code);
+    found = await readProductCredentials({ config, store }, productCode);
   } catch (error) {
-    if (error instanceof HostError && (error.code === 'KEYCHAIN_UNAVAILABLE' || error.code === 'KEYCHAIN_LOCKED' || error.code === 'STORAGE_FAILED' || error.code === 'UNKNOWN_PRODUCT')) {
-      throw new CredentialsError(error.code, error.message);
+    if (error instanceof NotActivatedError) throw new CredentialsError('NOT_ACTIVATED', error.message);
+    if (error instanceof HostError && (CREDENTIALS_ERROR_CODES as readonly string[]).includes(error.code)) {
+      throw new CredentialsError(error.code as CredentialsErrorCode, error.message);
     }
     throw new CredentialsError('INTERNAL', error instanceof Error ? error.message : String(error));
   }
-  if (stored.state === 'not-activated') {
-    throw new CredentialsError('NOT_ACTIVATED', `${product.name} is not activated on this computer: run devpay-companion activate --product ${product.code}.`);
-  }
-  if (stored.state === 'unreadable') {
-    throw new CredentialsError('CREDENTIALS_UNREADABLE', `${product.name}: credentials unreadable: reactivate (devpay-companion activate --product ${product.code}).`);
-  }
-  const c = stored.credentials;
+  const { product, credentials: c } = found;
   return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, userToken: c.userToken, productToken: product.productToken, activatedAt: c.activatedAt };
 }
 
@@ -98,4 +88,6 @@ export async function isActivated(productCode: string, opts: ReadCredentialsOpti
 }
 
 /** The loopback channel: run it in the desktop product, or connect to `devpay-companion serve` for credentials-changed events. */
-export { connectLoopback, serveLoopback, LoopbackUnavailableError, type LoopbackChannel, type ConnectLoopbackOptions, type ServeLoopbackOptions, type LoopbackServer } from './loopback/index.ts';
+export { connectLoopback, LoopbackUnavailableError, type LoopbackChannel, type ConnectLoopbackOptions, type LoopbackRequestInput } from './loopback/client.ts';
+export { serveLoopback, type ServeLoopbackOptions } from './loopback/serve.ts';
+export type { LoopbackServer } from './loopback/server.ts';

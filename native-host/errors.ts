@@ -1,13 +1,21 @@
 /**
- * The one error type the host's own code throws: a stable code from
+ * HostError: a failure the caller must hear about, with a stable code from
  * shared/messages.ts and a message fit for the customer (never a key or secret).
+ * The protocol handler turns it into an error reply, the CLI into an exit code.
+ * Kinds with more to say extend it (LicenseServiceError, KeychainError).
  */
 import type { ErrorCode } from '../shared/messages.ts';
-import { EXIT, type ExitCode } from './cli/exit-codes.ts';
 
 export interface ProductRef {
   code: string;
   name: string;
+}
+
+export interface HostErrorDetails {
+  /** The product the failure is about, when there is one. */
+  product?: ProductRef;
+  /** Set for key errors: where the customer gets a new key. */
+  activateUrl?: string;
 }
 
 export class HostError extends Error {
@@ -15,7 +23,7 @@ export class HostError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { product?: ProductRef; activateUrl?: string } = {},
+    readonly details: HostErrorDetails = {},
   ) {
     super(message);
   }
@@ -23,43 +31,4 @@ export class HostError extends Error {
 
 export function isHostError(error: unknown): error is HostError {
   return error instanceof HostError;
-}
-
-/** How each error code ends the CLI (see EXIT). */
-export function exitCodeFor(code: ErrorCode): ExitCode {
-  switch (code) {
-    case 'MALFORMED_KEY':
-    case 'KEY_TOO_OLD':
-    case 'EXPIRED_KEY':
-    case 'INVALID_KEY':
-    case 'INCORRECT_KEY':
-      return EXIT.KEY_REFUSED;
-    case 'SERVICE_UNAVAILABLE':
-    case 'SERVICE_UNTRUSTED':
-    case 'SERVICE_BAD_ANSWER':
-      return EXIT.SERVICE;
-    case 'KEYCHAIN_UNAVAILABLE':
-    case 'KEYCHAIN_LOCKED':
-    case 'STORAGE_FAILED':
-    case 'CREDENTIALS_UNREADABLE':
-    case 'BUSY':
-      return EXIT.STORAGE;
-    case 'UNKNOWN_PRODUCT':
-    case 'VENDOR_CONFIGURATION':
-    case 'BAD_MESSAGE':
-      return EXIT.USAGE;
-    default:
-      return EXIT.OTHER;
-  }
-}
-
-/** A CLI-only failure with its own exit code (usage problems, a cancelled prompt). */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(
-    message: string,
-    readonly exitCode: ExitCode,
-  ) {
-    super(message);
-  }
 }

@@ -1,15 +1,15 @@
 /**
- * Everything a request needs, built once per process and shared by every
- * transport (native messaging now, the loopback WebSocket later) and the CLI.
+ * HostServices: everything a request needs (configuration, credential store,
+ * License Service settings, clock, events, log), built once per process from the
+ * resolved settings and shared by native messaging, the loopback channel and the CLI.
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { VendorConfig } from '../shared/config.ts';
 import type { CredentialsEvent } from '../shared/messages.ts';
-import type { HostContext } from './cli/context.ts';
-import { readCaFile } from './license-service/client.ts';
 import type { Logger } from './log.ts';
 import { silentLogger } from './log.ts';
+import { caOf, type Settings } from './settings.ts';
 import { CredentialStore } from './store/credential-store.ts';
 import { keychainServiceName, openKeychain, type Keychain } from './store/keychain.ts';
 import { HOST_VERSION } from './version.ts';
@@ -47,15 +47,15 @@ export interface HostServicesOptions {
   licenseService?: Partial<LicenseServiceOptions>;
 }
 
-export async function createHostServices(ctx: HostContext, options: HostServicesOptions = {}): Promise<HostServices> {
+export async function createHostServices(settings: Settings, options: HostServicesOptions = {}): Promise<HostServices> {
   const log = options.log ?? silentLogger;
-  const keychain = options.keychain ?? openKeychain(keychainServiceName(ctx.config.vendor.id));
-  const ca = ctx.caFile !== undefined ? await readCaFile(ctx.caFile) : undefined;
+  const keychain = options.keychain ?? openKeychain(keychainServiceName(settings.config.vendor.id));
+  const ca = await caOf(settings);
   return {
-    config: ctx.config,
-    dataDir: ctx.dataDir,
-    store: new CredentialStore({ vendorId: ctx.config.vendor.id, dataDir: ctx.dataDir, keychain, log }),
-    licenseService: { endpoint: ctx.licenseService, ...(ca !== undefined ? { ca } : {}), ...options.licenseService },
+    config: settings.config,
+    dataDir: settings.dataDir,
+    store: new CredentialStore({ vendorId: settings.config.vendor.id, dataDir: settings.dataDir, keychain, log }),
+    licenseService: { endpoint: settings.licenseService, ...(ca !== undefined ? { ca } : {}), ...options.licenseService },
     now: options.now ?? Date.now,
     events: new CredentialEvents(),
     log,

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import { ConfigError, type VendorConfig } from '../shared/config.ts';
-import { defaultDataDir, resolveHostContext } from '../native-host/cli/context.ts';
+import { defaultDataDir, resolveSettings as resolveHostContext } from '../native-host/settings.ts';
 import { HOST_VERSION } from '../native-host/version.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';

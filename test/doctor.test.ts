@@ -15,8 +15,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseVendorConfig } from '../shared/config.ts';
 import { EXIT } from '../native-host/cli/exit-codes.ts';
 import type { InstallPlatform } from '../native-host/install/browsers.ts';
-import { doctorReportJson, renderDoctorReport, runDoctor, type DoctorDeps } from '../native-host/install/doctor.ts';
-import { defaultInstallDir, installHost, launcherPath } from '../native-host/install/install.ts';
+import { doctorReportJson, renderDoctorReport, runDoctor } from '../native-host/cli/doctor-command.ts';
+import type { DoctorDeps } from '../native-host/doctor/types.ts';
+import { installHost } from '../native-host/install/install.ts';
+import { defaultInstallDir, launcherPath } from '../native-host/install/layout.ts';
 import { startKeyring, type Keyring } from './helpers/keyring.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
 

@@ -1,7 +1,8 @@
 import { endianness } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { MAX_INBOUND_MESSAGE_BYTES, MAX_OUTBOUND_MESSAGE_BYTES } from '../shared/messages.ts';
-import { BadJsonFrame, encodeFrame, FrameDecoder, FramingError, OutboundFrameTooLargeError } from '../native-host/messaging/framing.ts';
+import { encodeFrame, FrameDecoder, FramingError, OutboundFrameTooLargeError } from '../native-host/messaging/framing.ts';
+import { BadJsonFrame } from '../native-host/protocol/bad-json.ts';
 
 const LE = endianness() === 'LE';
 const prefix = (n: number) => {

@@ -11,18 +11,12 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../shared/config.ts';
 import { BROWSERS, detectBrowsers, type BrowserId, type InstallPlatform, type OsName, type Scope } from '../native-host/install/browsers.ts';
-import { defaultHostScript, installForContext, launcherEnvironment, uninstallForContext } from '../native-host/install/commands.ts';
-import { resolveHostContext } from '../native-host/cli/context.ts';
-import {
-  defaultInstallDir,
-  InstallError,
-  installHost,
-  launcherPath,
-  planTargets,
-  recordPath,
-  uninstallHost,
-  type HostLayout,
-} from '../native-host/install/install.ts';
+import { defaultHostScript, installForContext, launcherEnvironment, uninstallForContext } from '../native-host/install/this-machine.ts';
+import { resolveSettings as resolveHostContext } from '../native-host/settings.ts';
+import { InstallError } from '../native-host/install/errors.ts';
+import { installHost } from '../native-host/install/install.ts';
+import { defaultInstallDir, launcherPath, planTargets, recordPath, type HostLayout } from '../native-host/install/layout.ts';
+import { uninstallHost } from '../native-host/install/uninstall.ts';
 import { buildLauncherScript } from '../native-host/install/launcher.ts';
 import { detectSandboxedBrowsers } from '../native-host/install/sandbox.ts';
 import { parseRegQueryDefault, regAddCommand, regDeleteCommand, type RegArgv, type RegResult } from '../native-host/install/windows.ts';

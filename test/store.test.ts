@@ -13,7 +13,7 @@ import type { VendorConfig } from '../shared/config.ts';
 import { CredentialsEventSchema, type CredentialsEvent } from '../shared/messages.ts';
 import { activate, forget } from '../native-host/activation/activate.ts';
 import { CredentialsError, isActivated, readCredentials } from '../native-host/api.ts';
-import { loadVendorConfig } from '../native-host/cli/context.ts';
+import { loadVendorConfig } from '../native-host/settings.ts';
 import { HostError } from '../native-host/errors.ts';
 import { createHostServices } from '../native-host/services.ts';
 import { CredentialStore, keychainAccount, type StoredCredentials } from '../native-host/store/credential-store.ts';

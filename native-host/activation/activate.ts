@@ -1,15 +1,22 @@
 /**
- * One activation, whoever asked for it (the extension over native messaging, the
- * CLI, later the loopback channel): check the key, pick the product, call the
- * License Service, store the set. Throws HostError; never logs the key or a
- * credential (they are registered for redaction as soon as they are known).
+ * One activation, whoever asked for it (the extension over native messaging or
+ * the loopback channel, the CLI): check the key, pick the product (trying each
+ * product token in turn when none is named), call the License Service, store
+ * the set; and forgetting a product's set. Throws HostError (LicenseServiceError
+ * included); never logs the key or a credential (they are registered for
+ * redaction as soon as they are known).
  */
-import { isWithinKeyLifetime, KEY_CHECK_MESSAGES, maskIdentifier, normaliseActivationKey } from '../../shared/activation-key.ts';
-import { findProduct, type Product } from '../../shared/config.ts';
+import { maskIdentifier } from '../../shared/activation-key.ts';
+import type { Product } from '../../shared/config.ts';
 import { HostError, type ProductRef } from '../errors.ts';
 import { activateDesktopProduct, DEFAULT_TOTAL_BUDGET_MS, type ActivationResult } from '../license-service/client.ts';
 import { LicenseServiceError } from '../license-service/errors.ts';
+import { checkActivationKey } from '../license-service/key-check.ts';
 import type { HostServices } from '../services.ts';
+import { productRef, requireProduct } from './products.ts';
+
+/** What an activation uses of the host's services. */
+export type ActivationServices = Pick<HostServices, 'config' | 'store' | 'licenseService' | 'now' | 'events' | 'log'>;
 
 export interface ActivationRequest {
   /** As captured or pasted; normalised here. */
@@ -35,43 +42,15 @@ export interface ActivationOutcome {
   requestId: string | null;
 }
 
-function ref(product: Product): ProductRef {
-  return { code: product.code, name: product.name };
-}
-
-export async function activate(services: HostServices, request: ActivationRequest): Promise<ActivationOutcome> {
+export async function activate(services: ActivationServices, request: ActivationRequest): Promise<ActivationOutcome> {
   const { config, store, log } = services;
   const activateUrl = config.activateUrl;
   log.redact(request.key);
 
-  const checked = normaliseActivationKey(request.key);
-  if (!checked.ok) {
-    throw new HostError('MALFORMED_KEY', `${KEY_CHECK_MESSAGES[checked.reason]} Copy it again from the top frame of the confirmation page, or get a new one at ${activateUrl}.`, {
-      activateUrl,
-    });
-  }
-  const key = checked.key;
+  // Refuse a malformed or stale key before the keychain or the network is touched.
+  const key = checkActivationKey(request.key, { capturedAt: request.capturedAt, now: services.now(), activateUrl });
   log.redact(key);
-  const now = services.now();
-  if (request.capturedAt > now + 60_000) {
-    throw new HostError('BAD_MESSAGE', 'The time the key was captured lies in the future; check the computer clock.');
-  }
-  if (!isWithinKeyLifetime(request.capturedAt, now)) {
-    throw new HostError('KEY_TOO_OLD', `This activation key was shown over an hour ago, so it has expired. Get a new key at ${activateUrl} and activate again.`, {
-      activateUrl,
-    });
-  }
-
-  let candidates: Product[];
-  if (request.productCode !== undefined) {
-    const product = findProduct(config, request.productCode);
-    if (!product) {
-      throw new HostError('UNKNOWN_PRODUCT', `Product ${request.productCode} is not one of ${config.vendor.name}'s products here (${config.products.map((p) => p.code).join(', ')}).`);
-    }
-    candidates = [product];
-  } else {
-    candidates = [...config.products];
-  }
+  const candidates: Product[] = request.productCode !== undefined ? [requireProduct(config, request.productCode)] : [...config.products];
 
   // Know the keychain works before spending the customer's time on the network.
   await store.assertKeychainWorks();
@@ -96,7 +75,7 @@ export async function activate(services: HostServices, request: ActivationReques
         activationKey: key,
         keyCapturedAt: request.capturedAt,
         activateUrl,
-        productName: candidate.name,
+        product: productRef(candidate),
         ...(services.licenseService.ca !== undefined ? { ca: services.licenseService.ca } : {}),
         totalBudgetMs: Math.max(0, deadline - services.now()),
         ...(services.licenseService.requestTimeoutMs !== undefined ? { requestTimeoutMs: services.licenseService.requestTimeoutMs } : {}),
@@ -108,12 +87,9 @@ export async function activate(services: HostServices, request: ActivationReques
       product = candidate;
       break;
     } catch (error) {
-      if (error instanceof LicenseServiceError) {
-        if (error.code === 'INCORRECT_KEY' && candidates.length > 1) {
-          log.info('key belongs to another product; trying the next one', { product: candidate.code });
-          continue;
-        }
-        throw fromLicenseServiceError(error, candidate);
+      if (error instanceof LicenseServiceError && error.code === 'INCORRECT_KEY' && candidates.length > 1) {
+        log.info('key belongs to another product; trying the next one', { product: candidate.code });
+        continue;
       }
       throw error;
     }
@@ -136,7 +112,7 @@ export async function activate(services: HostServices, request: ActivationReques
   const { replaced } = await store.replace(
     product.code,
     { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, userToken: credentials.userToken, activatedAt, requestId },
-    { allowReplace: request.replace, product: ref(product) },
+    { allowReplace: request.replace, product: productRef(product) },
   ).catch((error: unknown) => {
     if (error instanceof HostError && error.code === 'ALREADY_ACTIVATED') throw alreadyActivated(product);
     throw error;
@@ -144,11 +120,11 @@ export async function activate(services: HostServices, request: ActivationReques
   log.info(replaced ? 'credentials replaced' : 'credentials stored', { product: product.code, requestId });
   services.events.emit('credentials-changed', {
     type: 'credentials-changed',
-    product: ref(product),
+    product: productRef(product),
     change: replaced ? 'replaced' : 'stored',
     at: activatedAt,
   });
-  return { product: ref(product), accessKeyId: maskIdentifier(credentials.accessKeyId), activatedAt, replaced, requestId };
+  return { product: productRef(product), accessKeyId: maskIdentifier(credentials.accessKeyId), activatedAt, replaced, requestId };
 }
 
 function pageOrigin(pageUrl: string | undefined): string | undefined {
@@ -164,26 +140,20 @@ function alreadyActivated(product: Product): HostError {
   return new HostError(
     'ALREADY_ACTIVATED',
     `${product.name} is already activated on this computer. Replace its credentials with this key's only if you meant to (for example, to switch to another Amazon account).`,
-    { product: ref(product) },
+    { product: productRef(product) },
   );
 }
 
-function fromLicenseServiceError(error: LicenseServiceError, product: Product): HostError {
-  const details: { product: ProductRef; activateUrl?: string } = { product: ref(product) };
-  if (error.activateUrl !== undefined) details.activateUrl = error.activateUrl;
-  return new HostError(error.code, error.message, details);
-}
-
 /** Removes a product's set and says so to listeners. */
-export async function forget(services: HostServices, productCode: string): Promise<{ product: ProductRef; removedFile: boolean; removedKey: boolean }> {
-  const product = findProduct(services.config, productCode);
-  if (!product) {
-    throw new HostError('UNKNOWN_PRODUCT', `Product ${productCode} is not one of ${services.config.vendor.name}'s products here (${services.config.products.map((p) => p.code).join(', ')}).`);
-  }
+export async function forget(
+  services: Pick<HostServices, 'config' | 'store' | 'now' | 'events' | 'log'>,
+  productCode: string,
+): Promise<{ product: ProductRef; removedFile: boolean; removedKey: boolean }> {
+  const product = requireProduct(services.config, productCode);
   const outcome = await services.store.forget(product.code);
   if (outcome.removedFile || outcome.removedKey) {
     services.log.info('credentials forgotten', { product: product.code });
-    services.events.emit('credentials-changed', { type: 'credentials-changed', product: ref(product), change: 'forgotten', at: new Date(services.now()).toISOString() });
+    services.events.emit('credentials-changed', { type: 'credentials-changed', product: productRef(product), change: 'forgotten', at: new Date(services.now()).toISOString() });
   }
-  return { product: ref(product), ...outcome };
+  return { product: productRef(product), ...outcome };
 }

@@ -5,19 +5,20 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../../shared/config.ts';
-import { findProduct } from '../../shared/config.ts';
 import { activate, forget } from '../activation/activate.ts';
-import { CliError, exitCodeFor, HostError } from '../errors.ts';
-import { registerInstallCommands } from '../install/commands.ts';
-import { registerServeCommand } from '../loopback/serve.ts';
-import { LicenseServiceError } from '../license-service/errors.ts';
+import { NotActivatedError, productStatuses, readProductCredentials } from '../activation/credentials.ts';
+import { requireProduct } from '../activation/products.ts';
+import { HostError } from '../errors.ts';
+import { InstallError } from '../install/errors.ts';
 import { createLogger, parseLogLevel, type Logger } from '../log.ts';
-import { productStatuses } from '../protocol/handler.ts';
 import { createHostServices, type HostServices } from '../services.ts';
+import { ENV, resolveSettings, type SettingsOptions } from '../settings.ts';
 import { HOST_VERSION } from '../version.ts';
-import { ENV, resolveHostContext, type GlobalOptions } from './context.ts';
-import { EXIT } from './exit-codes.ts';
+import { registerDoctorCommand } from './doctor-command.ts';
+import { CliError, EXIT, exitCodeFor } from './exit-codes.ts';
+import { registerInstallCommands } from './install-commands.ts';
 import { promptForKey, readKeyFromStdin } from './read-key.ts';
+import { registerServeCommand } from './serve-command.ts';
 
 export interface CliIo {
   stdin: NodeJS.ReadStream | NodeJS.ReadableStream;
@@ -75,8 +76,8 @@ export function createProgram(io: CliIo = defaultIo()): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
   const services = async (cmd: Command): Promise<HostServices> => {
-    const ctx = await resolveHostContext(cmd.optsWithGlobals<GlobalOptions>(), io.env);
-    return createHostServices(ctx, { log });
+    const settings = await resolveSettings(cmd.optsWithGlobals<SettingsOptions>(), io.env);
+    return createHostServices(settings, { log });
   };
 
   program
@@ -87,10 +88,8 @@ export function createProgram(io: CliIo = defaultIo()): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: { product?: string; key?: string }, cmd: Command) => {
       const host = await services(cmd);
-      const product = opts.product !== undefined ? findProduct(host.config, opts.product) : undefined;
-      if (opts.product !== undefined && !product) {
-        throw new HostError('UNKNOWN_PRODUCT', `Product ${opts.product} is not configured here; choose one of: ${host.config.products.map((p) => p.code).join(', ')}.`);
-      }
+      // Checked before asking for a key.
+      const product = opts.product !== undefined ? requireProduct(host.config, opts.product) : undefined;
       let key = opts.key;
       if (key === undefined) {
         key = io.stdinIsTTY ? await promptForKey({ stdin: io.stdin, output: io.stdout, isTTY: true }, host.config, product?.name) : await readKeyFromStdin(io.stdin);
@@ -137,15 +136,7 @@ export function createProgram(io: CliIo = defaultIo()): Command {
     .description("print a product's credentials as AWS credential_process JSON (plus UserToken and ProductToken)")
     .requiredOption('--product <code>', 'the product')
     .action(async (opts: { product: string }, cmd: Command) => {
-      const host = await services(cmd);
-      const product = findProduct(host.config, opts.product);
-      if (!product) throw new HostError('UNKNOWN_PRODUCT', `Product ${opts.product} is not configured here; choose one of: ${host.config.products.map((p) => p.code).join(', ')}.`);
-      const stored = await host.store.read(product.code);
-      if (stored.state === 'not-activated') {
-        throw new CliError(`${product.name} (${product.code}) is not activated on this computer. Run: devpay-companion activate --product ${product.code}`, EXIT.OTHER);
-      }
-      if (stored.state === 'unreadable') throw new HostError('CREDENTIALS_UNREADABLE', `${product.name}: credentials unreadable: reactivate (devpay-companion activate --product ${product.code}).`);
-      const c = stored.credentials;
+      const { product, credentials: c } = await readProductCredentials(await services(cmd), opts.product);
       const out: CredentialProcessOutput = {
         Version: 1,
         AccessKeyId: c.accessKeyId,
@@ -171,7 +162,9 @@ export function createProgram(io: CliIo = defaultIo()): Command {
       );
     });
 
-  registerInstallCommands(program, (opts) => resolveHostContext(opts, io.env));
+  const settings = (opts: SettingsOptions) => resolveSettings(opts, io.env);
+  registerInstallCommands(program, settings);
+  registerDoctorCommand(program, settings);
   registerServeCommand(program, { services, stderr: io.stderr });
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
@@ -190,19 +183,22 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // no command given
       return EXIT.USAGE; // commander already printed what was wrong
     }
-    if (error instanceof ConfigError) {
-      say(error.message);
-      return EXIT.USAGE;
-    }
-    if (error instanceof CliError) {
-      say(error.message);
-      return error.exitCode;
-    }
-    if (error instanceof HostError || error instanceof LicenseServiceError) {
-      say(error.message);
-      return exitCodeFor(error.code);
+    const exitCode = exitCodeOf(error);
+    if (exitCode !== undefined) {
+      say((error as Error).message);
+      return exitCode;
     }
     say(`unexpected error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     return EXIT.OTHER;
   }
+}
+
+/** The exit code of a failure the customer can act on; undefined for a bug. */
+function exitCodeOf(error: unknown): number | undefined {
+  if (error instanceof ConfigError) return EXIT.USAGE;
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof InstallError) return error.kind === 'usage' ? EXIT.USAGE : EXIT.OTHER;
+  if (error instanceof NotActivatedError) return EXIT.OTHER;
+  if (error instanceof HostError) return exitCodeFor(error.code);
+  return undefined;
 }

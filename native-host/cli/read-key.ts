@@ -5,8 +5,8 @@
  */
 import { password } from '@inquirer/prompts';
 import type { VendorConfig } from '../../shared/config.ts';
-import { CliError, HostError } from '../errors.ts';
-import { EXIT } from './exit-codes.ts';
+import { HostError } from '../errors.ts';
+import { CliError, EXIT } from './exit-codes.ts';
 
 /** More than any key plus the noise a paste brings. */
 const MAX_STDIN_BYTES = 4096;

@@ -2,18 +2,20 @@
  * ActivateDesktopProduct: turns an activation key into the customer's three
  * credentials, or into a LicenseServiceError that says what to do next.
  *
- * The key is checked locally first (a malformed key is never sent). Throttling,
- * server errors, timeouts, resets and unusable answers are retried with
- * exponential back-off and jitter inside one time budget that never runs past
- * the key's hour; the service's refusals (4xx) are final.
+ * The key is checked locally first (key-check.ts: a malformed or stale key is
+ * never sent). Throttling, server errors, timeouts, resets and unusable answers
+ * are retried with exponential back-off and jitter inside one time budget that
+ * never runs past the key's hour; the service's refusals (4xx) are final. Also
+ * pingLicenseService, doctor's probe that sends no key.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
-import { ACTIVATION_KEY_LIFETIME_MS, KEY_CHECK_MESSAGES, normaliseActivationKey } from '../../shared/activation-key.ts';
+import { ACTIVATION_KEY_LIFETIME_MS } from '../../shared/activation-key.ts';
 import { DEFAULT_ACTIVATE_URL } from '../../shared/config.ts';
 import type { ErrorCode } from '../../shared/messages.ts';
+import type { ProductRef } from '../errors.ts';
+import { parseLicenseServiceEndpoint } from './endpoint.ts';
 import { LicenseServiceError, refusalError, TRANSIENT_SERVICE_CODES } from './errors.ts';
 import { httpsGet, TransportFailure, type HttpsAnswer, type HttpsGetOptions } from './https-get.ts';
+import { checkActivationKey } from './key-check.ts';
 import { activationQuery, probeQuery } from './protocol.ts';
 import { MAX_ANSWER_BYTES, parseLicenseServiceAnswer, type ActivationCredentials } from './response.ts';
 
@@ -38,9 +40,11 @@ export interface ActivateOptions {
   keyCapturedAt?: number;
   /** Where the customer gets a new key; named in key errors. */
   activateUrl?: string;
-  /** Names the product in the customer's messages. */
+  /** Names the product in the customer's messages (default: the name of `product`). */
   productName?: string;
-  /** Extra trusted CA certificates (PEM), e.g. a test server's; see readCaFile. */
+  /** The product being activated: carried by the errors (details.product). */
+  product?: ProductRef;
+  /** Extra trusted CA certificates (PEM), e.g. a test server's; see readCaFile (endpoint.ts). */
   ca?: string;
   totalBudgetMs?: number;
   requestTimeoutMs?: number;
@@ -73,49 +77,6 @@ interface TransientFailure {
   requestId?: string;
 }
 
-/** Checks the endpoint the way the configuration does: absolute, https, no credentials, no query. */
-export function parseLicenseServiceEndpoint(endpoint: string): URL {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw configurationError('The License Service address is not a valid URL.');
-  }
-  if (url.protocol !== 'https:') {
-    throw configurationError('The License Service address must start with https://: the License Service accepts HTTPS only.');
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    throw configurationError('The License Service address must not carry a user name, password, query or fragment.');
-  }
-  return url;
-}
-
-const MAX_CA_FILE_BYTES = 1024 * 1024;
-
-/** Reads a PEM file of extra trusted CA certificates, with a message that says what is wrong with it. */
-export async function readCaFile(path: string): Promise<string> {
-  let pem: string;
-  try {
-    const info = await stat(path);
-    if (!info.isFile() || info.size > MAX_CA_FILE_BYTES) throw new Error('not a small file');
-    pem = await readFile(path, 'utf8');
-  } catch {
-    throw configurationError(`The CA file ${path} cannot be read. Give the path of a PEM certificate file.`);
-  }
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
-  try {
-    if (!first) throw new Error('no certificate');
-    new X509Certificate(first[0]);
-  } catch {
-    throw configurationError(`The CA file ${path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----").`);
-  }
-  return pem;
-}
-
-function configurationError(problem: string): LicenseServiceError {
-  return new LicenseServiceError('VENDOR_CONFIGURATION', problem, 'Check the vendor configuration or the --license-service and --ca-file options.');
-}
-
 /** The service's message is kept for diagnosis, but without anything we sent it and within a bounded length. */
 function sanitiseServiceMessage(message: string, secrets: readonly string[]): string | undefined {
   let text = message;
@@ -140,8 +101,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function cancelled(attempts: number): LicenseServiceError {
-  return new LicenseServiceError('SERVICE_UNAVAILABLE', 'Activation was cancelled before the License Service answered.', 'Try again.', { attempts });
+function cancelled(attempts: number, product: ProductRef | undefined): LicenseServiceError {
+  return new LicenseServiceError('SERVICE_UNAVAILABLE', 'Activation was cancelled before the License Service answered.', 'Try again.', { attempts, product });
 }
 
 export async function activateDesktopProduct(options: ActivateOptions): Promise<ActivationResult> {
@@ -151,21 +112,11 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
   const activateUrl = options.activateUrl ?? DEFAULT_ACTIVATE_URL;
   const url = parseLicenseServiceEndpoint(options.endpoint);
 
-  const checked = normaliseActivationKey(options.activationKey);
-  if (!checked.ok) {
-    throw new LicenseServiceError('MALFORMED_KEY', KEY_CHECK_MESSAGES[checked.reason], `Copy the key again from the top of the confirmation page, or get a new one at ${activateUrl}.`, {
-      activateUrl,
-    });
-  }
-  const key = checked.key;
+  const product = options.product;
   const start = now();
+  const key = checkActivationKey(options.activationKey, { capturedAt: options.keyCapturedAt, now: start, activateUrl, product });
   const keyExpiresAt = options.keyCapturedAt === undefined ? Infinity : options.keyCapturedAt + ACTIVATION_KEY_LIFETIME_MS;
   const deadline = Math.min(start + (options.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS), keyExpiresAt);
-  if (keyExpiresAt <= start) {
-    throw new LicenseServiceError('KEY_TOO_OLD', 'This activation key is over an hour old, so it has expired.', `Get a new key at ${activateUrl} and activate again.`, {
-      activateUrl,
-    });
-  }
 
   url.search = activationQuery(key, options.productToken);
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -186,12 +137,13 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
         log(`License Service: activated on attempt ${attempt}${outcome.requestId ? ` (request id ${outcome.requestId})` : ''}.`);
         return { credentials: outcome.credentials, requestId: outcome.requestId, attempts: attempt };
       case 'aborted':
-        throw cancelled(attempt);
+        throw cancelled(attempt, product);
       case 'refused':
         log(`License Service: refused on attempt ${attempt}: HTTP ${outcome.httpStatus} ${outcome.code}.`);
         throw refusalError(outcome.code, {
           activateUrl,
-          productName: options.productName,
+          productName: options.productName ?? product?.name,
+          product,
           attempts: attempt,
           httpStatus: outcome.httpStatus,
           requestId: outcome.requestId,
@@ -203,7 +155,7 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
           'SERVICE_UNTRUSTED',
           `The License Service's certificate is not trusted (${outcome.systemCode ?? 'verification failed'}), so nothing was sent to it.`,
           "Check this computer's date and time, and any proxy or security software that intercepts HTTPS.",
-          { attempts: attempt },
+          { attempts: attempt, product },
         );
       case 'unusable':
         log(`License Service: unusable answer on attempt ${attempt}: HTTP ${outcome.httpStatus}, ${outcome.what}.`);
@@ -211,20 +163,20 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
           'SERVICE_BAD_ANSWER',
           `The License Service gave an answer this companion cannot use (HTTP ${outcome.httpStatus}: ${outcome.what}).`,
           'Check the License Service address in the configuration, or try again later.',
-          { httpStatus: outcome.httpStatus, attempts: attempt },
+          { httpStatus: outcome.httpStatus, attempts: attempt, product },
         );
     }
     const failure = outcome.failure;
     const delay = Math.max(backoffDelay(attempt, baseDelay, maxDelay, random), (failure.retryAfterSeconds ?? 0) * 1000);
     if (now() + delay + MIN_ATTEMPT_MS > deadline) {
       log(`License Service: attempt ${attempt} failed (${failure.what}); giving up, the time allowed is spent.`);
-      throw exhausted(failure, attempt, now() - start, keyExpiresAt, activateUrl);
+      throw exhausted(failure, { attempts: attempt, elapsedMs: now() - start, keyExpiresAt, activateUrl, product });
     }
     log(`License Service: attempt ${attempt} failed (${failure.what}); retrying in ${Math.round(delay)} ms.`);
     try {
       await sleep(delay, options.signal);
     } catch {
-      throw cancelled(attempt);
+      throw cancelled(attempt, product);
     }
   }
 }
@@ -324,7 +276,15 @@ function backoffDelay(attempt: number, base: number, max: number, random: () => 
   return step / 2 + random() * (step / 2);
 }
 
-function exhausted(last: TransientFailure, attempts: number, elapsedMs: number, keyExpiresAt: number, activateUrl: string): LicenseServiceError {
+interface ExhaustedContext {
+  attempts: number;
+  elapsedMs: number;
+  keyExpiresAt: number;
+  activateUrl: string;
+  product: ProductRef | undefined;
+}
+
+function exhausted(last: TransientFailure, { attempts, elapsedMs, keyExpiresAt, activateUrl, product }: ExhaustedContext): LicenseServiceError {
   const seconds = Math.max(1, Math.round(elapsedMs / 1000));
   const keyHint = Number.isFinite(keyExpiresAt)
     ? ` Your key stays valid until ${new Date(keyExpiresAt).toLocaleTimeString()}; after that, get a new one at ${activateUrl}.`
@@ -334,6 +294,7 @@ function exhausted(last: TransientFailure, attempts: number, elapsedMs: number, 
     httpStatus: last.httpStatus,
     serviceCode: last.serviceCode,
     requestId: last.requestId,
+    product,
   };
   if (last.badAnswer) {
     return new LicenseServiceError(

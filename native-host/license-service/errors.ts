@@ -1,24 +1,28 @@
 /**
- * What can go wrong with an activation, as one typed error that carries the
- * License Service's own code and request id and, above all, the customer's next
+ * LicenseServiceError: the kind of HostError an activation's call to the License
+ * Service ends in. Beyond the code and the customer's message it carries the
+ * service's own code, message and request id, and above all the customer's next
  * step. Its text never holds the activation key, the product token or a credential.
  */
 import type { ErrorCode } from '../../shared/messages.ts';
+import { HostError, type ProductRef } from '../errors.ts';
 
 export interface LicenseServiceErrorDetails {
   /** The License Service's `Error/Code` (e.g. `ExpiredActivationKey`), when it sent one. */
-  serviceCode?: string;
+  serviceCode?: string | undefined;
   /** The License Service's `Error/Message`, with the key and token cut out and its length bounded. */
-  serviceMessage?: string;
-  requestId?: string;
-  httpStatus?: number;
+  serviceMessage?: string | undefined;
+  requestId?: string | undefined;
+  httpStatus?: number | undefined;
   /** Set for key errors: where the customer gets a new key. */
-  activateUrl?: string;
+  activateUrl?: string | undefined;
   /** Requests sent to the License Service (0: refused before sending). */
   attempts?: number;
+  /** The product being activated. */
+  product?: ProductRef | undefined;
 }
 
-export class LicenseServiceError extends Error {
+export class LicenseServiceError extends HostError {
   override name = 'LicenseServiceError';
   readonly serviceCode: string | undefined;
   readonly serviceMessage: string | undefined;
@@ -28,15 +32,17 @@ export class LicenseServiceError extends Error {
   readonly attempts: number;
 
   constructor(
-    /** The stable code the extension, the CLI and desktop products switch on. */
-    readonly code: ErrorCode,
+    code: ErrorCode,
     /** Fit for the customer: what happened. */
     readonly problem: string,
     /** Fit for the customer: what to do now. */
     readonly nextStep: string,
     details: LicenseServiceErrorDetails = {},
   ) {
-    super(`${problem} ${nextStep}`);
+    super(code, `${problem} ${nextStep}`, {
+      ...(details.product !== undefined ? { product: details.product } : {}),
+      ...(details.activateUrl !== undefined ? { activateUrl: details.activateUrl } : {}),
+    });
     this.serviceCode = details.serviceCode;
     this.serviceMessage = details.serviceMessage;
     this.requestId = details.requestId;
@@ -67,7 +73,10 @@ const CLIENT_BUG_CODES: ReadonlySet<string> = new Set([
 
 export interface RefusalContext {
   activateUrl: string;
-  productName?: string;
+  /** Names the product in the messages. */
+  productName?: string | undefined;
+  /** Carried by the error. */
+  product?: ProductRef | undefined;
   attempts: number;
   httpStatus: number;
   requestId?: string;
@@ -82,6 +91,7 @@ export function refusalError(serviceCode: string, ctx: RefusalContext): LicenseS
     requestId: ctx.requestId,
     httpStatus: ctx.httpStatus,
     attempts: ctx.attempts,
+    product: ctx.product,
   };
   const keyDetails = { ...details, activateUrl: ctx.activateUrl };
   const product = ctx.productName ? ` ${ctx.productName}` : ' this product';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import WebSocket from 'ws';
 import { CredentialsEventSchema, MAX_OUTBOUND_MESSAGE_BYTES, ReplySchema, RequestSchema, type CredentialsEvent, type Reply } from '../../shared/messages.ts';
-import { resolveConfigAndDataDir } from '../cli/context.ts';
+import { resolveConfigAndDataDir } from '../settings.ts';
 import { loopbackTokenFile, readTokenFile } from './token.ts';
 
 export type LoopbackRequest = v.InferInput<typeof RequestSchema>;

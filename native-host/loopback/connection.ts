@@ -8,7 +8,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { CredentialsEvent, ErrorReply, Reply } from '../../shared/messages.ts';
 import type { Logger } from '../log.ts';
-import { BadJsonFrame } from '../messaging/framing.ts';
+import { BadJsonFrame } from '../protocol/bad-json.ts';
 import type { LoopbackClient } from './admission.ts';
 
 /** Close codes a client may see, besides ws' own 1009 (message too big) and 1006 (gone). */

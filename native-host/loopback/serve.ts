@@ -1,18 +1,14 @@
 /**
- * Starting the loopback channel: from the desktop product's code
- * (`serveLoopback()`), or as `devpay-companion serve`, which runs until SIGINT
- * or SIGTERM and then shuts down cleanly.
+ * Starting the loopback channel from the desktop product's code: `serveLoopback()`
+ * resolves the settings as the CLI does and starts the server. (`devpay-companion
+ * serve` is cli/serve-command.ts.)
  */
-import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
-import { resolveHostContext, type GlobalOptions } from '../cli/context.ts';
-import { EXIT } from '../cli/exit-codes.ts';
-import { CliError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { createHostServices, type HostServices } from '../services.ts';
-import { LoopbackStartError, startLoopbackServer, type LoopbackLimits, type LoopbackServer } from './server.ts';
+import { createHostServices } from '../services.ts';
+import { resolveSettings, type SettingsOptions } from '../settings.ts';
+import { startLoopbackServer, type LoopbackLimits, type LoopbackServer } from './server.ts';
 
-export interface ServeLoopbackOptions extends GlobalOptions {
+export interface ServeLoopbackOptions extends SettingsOptions {
   /** Default process.env (DEVPAY_CONFIG, DEVPAY_DATA_DIR, ...). */
   env?: NodeJS.ProcessEnv;
   /** Default the vendor configuration's loopbackPort; 0 picks a free port. */
@@ -25,62 +21,7 @@ export interface ServeLoopbackOptions extends GlobalOptions {
 /** The loopback channel, configured as the CLI would be; close() it when done. */
 export async function serveLoopback(options: ServeLoopbackOptions = {}): Promise<LoopbackServer> {
   const { env, port, tokenFile, log, limits, ...global } = options;
-  const ctx = await resolveHostContext(global, env ?? process.env);
-  const services = await createHostServices(ctx, { log: log ?? silentLogger });
+  const settings = await resolveSettings(global, env ?? process.env);
+  const services = await createHostServices(settings, { log: log ?? silentLogger });
   return startLoopbackServer({ services, ...(port !== undefined ? { port } : {}), ...(tokenFile !== undefined ? { tokenFile } : {}), ...(limits ? { limits } : {}) });
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d{1,5}$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one).');
-  return port;
-}
-
-/** The first SIGINT or SIGTERM from now on (instead of the default of dying at once). */
-function nextSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
-  let on: (signal: NodeJS.Signals) => void = () => undefined;
-  const cancel = () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    on = (signal) => {
-      cancel();
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-  return { received, cancel };
-}
-
-export interface ServeCommandDeps {
-  services(cmd: Command): Promise<HostServices>;
-  stderr: NodeJS.WritableStream;
-}
-
-/** Adds `devpay-companion serve` to the program. */
-export function registerServeCommand(program: Command, deps: ServeCommandDeps): void {
-  program
-    .command('serve')
-    .description('serve the loopback WebSocket channel (for sandboxed browsers and running desktop products) until interrupted')
-    .option('--port <port>', "the port (default: the vendor configuration's loopbackPort; 0 picks a free one)", parsePort)
-    .action(async (opts: { port?: number }, cmd: Command) => {
-      const services = await deps.services(cmd);
-      const stop = nextSignal();
-      let server: LoopbackServer;
-      try {
-        server = await startLoopbackServer({ services, port: opts.port ?? services.config.loopbackPort });
-      } catch (error) {
-        stop.cancel();
-        if (error instanceof LoopbackStartError) throw new CliError(error.message, EXIT.OTHER);
-        throw error;
-      }
-      const where = server.addresses.map((a) => (a.includes(':') ? `ws://[${a}]:${server.port}/` : `ws://${a}:${server.port}/`)).join(' and ');
-      deps.stderr.write(`devpay-companion: loopback channel listening on ${where}\ndevpay-companion: token for local programs in ${server.tokenFile}\ndevpay-companion: stop with Ctrl+C\n`);
-      const signal = await stop.received;
-      deps.stderr.write(`devpay-companion: ${signal}: shutting down\n`);
-      await server.close();
-      deps.stderr.write('devpay-companion: loopback channel closed\n');
-    });
 }

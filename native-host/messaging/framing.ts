@@ -5,6 +5,7 @@
  */
 import { endianness } from 'node:os';
 import { MAX_INBOUND_MESSAGE_BYTES, MAX_OUTBOUND_MESSAGE_BYTES } from '../../shared/messages.ts';
+import { BadJsonFrame } from '../protocol/bad-json.ts';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 const PREFIX_BYTES = 4;
@@ -26,16 +27,6 @@ export class OutboundFrameTooLargeError extends Error {
   constructor(readonly bytes: number) {
     super(`Reply of ${bytes} bytes exceeds the ${MAX_OUTBOUND_MESSAGE_BYTES}-byte native messaging limit.`);
   }
-}
-
-/** One frame whose JSON could not be parsed; the stream stays usable, the caller can reply. */
-export class BadJsonFrame {
-  readonly badJson = true;
-  constructor(readonly bytes: number) {}
-}
-
-export function isBadJsonFrame(value: unknown): value is BadJsonFrame {
-  return value instanceof BadJsonFrame;
 }
 
 export function encodeFrame(message: unknown): Buffer {

@@ -1,18 +1,21 @@
 /**
- * The host as a browser starts it: check the caller, then serve native messaging
- * on stdio until the browser closes stdin. stdout is already reserved for frames
- * by main.ts; `writeFrame` is the only way to reach it.
+ * The host as a browser starts it: resolve the settings, check the caller, then
+ * serve native messaging on stdio until the browser closes stdin. stdout is
+ * already reserved for frames by main.ts; `write` is the only way to reach it.
  */
 import { ConfigError } from '../../shared/config.ts';
-import { encodeFrame } from './framing.ts';
 import type { ErrorReply } from '../../shared/messages.ts';
-import { resolveHostContext } from '../cli/context.ts';
 import { createLogger, parseLogLevel } from '../log.ts';
 import { createRequestHandler } from '../protocol/handler.ts';
 import { createHostServices, hostLogFile } from '../services.ts';
+import { resolveSettings } from '../settings.ts';
 import { isCallerAllowed, parseCaller } from './caller.ts';
+import { encodeFrame } from './framing.ts';
 import { serveNativeMessaging, type FrameWriter } from './native-messaging.ts';
-import { EXIT } from '../cli/exit-codes.ts';
+
+/** The process's exit status (browsers ignore it; it tells a person reading logs why the host stopped). */
+const EXIT_REFUSED_CALLER = 1;
+const EXIT_MISCONFIGURED = 2;
 
 function sendAndWait(write: FrameWriter, reply: ErrorReply): Promise<void> {
   return new Promise((resolve) => write(encodeFrame(reply), () => resolve()));
@@ -22,38 +25,38 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
   const level = parseLogLevel(process.env.DEVPAY_LOG_LEVEL, 'info');
   let log = createLogger({ level });
 
-  let ctx;
+  let settings;
   try {
-    ctx = await resolveHostContext({}, process.env);
+    settings = await resolveSettings({}, process.env);
   } catch (error) {
     const message = error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
     log.error(message);
     await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message.split('\n')[0]} Reinstall it or run "devpay-companion doctor".` });
-    return EXIT.USAGE;
+    return EXIT_MISCONFIGURED;
   }
-  if (process.env.DEVPAY_LOG_FILE !== '0') log = createLogger({ level, file: hostLogFile(ctx.dataDir) });
+  if (process.env.DEVPAY_LOG_FILE !== '0') log = createLogger({ level, file: hostLogFile(settings.dataDir) });
 
   const caller = parseCaller(args);
-  if (!caller || !isCallerAllowed(caller, ctx.config)) {
+  if (!caller || !isCallerAllowed(caller, settings.config)) {
     log.warn('refused a caller', { caller: caller ? `${caller.browser}:${caller.extensionId}` : 'unrecognised arguments' });
     await sendAndWait(write, {
       type: 'error',
       id: null,
       code: 'CALLER_NOT_ALLOWED',
-      message: `This desktop companion only talks to ${ctx.config.vendor.name}'s extension.`,
+      message: `This desktop companion only talks to ${settings.config.vendor.name}'s extension.`,
     });
-    return EXIT.OTHER;
+    return EXIT_REFUSED_CALLER;
   }
   log.info('started by browser', { browser: caller.browser, extension: caller.extensionId });
 
   let services;
   try {
-    services = await createHostServices(ctx, { log });
+    services = await createHostServices(settings, { log });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error('could not start', { error: message });
     await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message}` });
-    return EXIT.USAGE;
+    return EXIT_MISCONFIGURED;
   }
   const code = await serveNativeMessaging({ input: process.stdin, write, handle: createRequestHandler(services), log });
   log.info('input closed; exiting', { code });

@@ -1,16 +1,14 @@
 /**
  * The protocol, independent of transport: one decoded message in, one reply out.
- * Native messaging uses it today; the loopback WebSocket will reuse it as is, so
- * nothing here knows about frames, stdio or who the caller is.
+ * Native messaging and the loopback WebSocket both use it as is, so nothing here
+ * knows about frames, sockets or who the caller is.
  */
-import { maskIdentifier } from '../../shared/activation-key.ts';
-import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type ProductStatus, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
+import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
 import { activate } from '../activation/activate.ts';
+import { productStatuses } from '../activation/credentials.ts';
 import { HostError } from '../errors.ts';
-import { isBadJsonFrame } from '../messaging/framing.ts';
 import type { HostServices } from '../services.ts';
-
-export type { HostServices } from '../services.ts';
+import { isBadJsonFrame } from './bad-json.ts';
 
 /** `transport` only labels log lines: the messages and their handling are the same over every transport. */
 export function createRequestHandler(services: HostServices, transport: 'browser' | 'loopback' = 'browser'): (message: unknown) => Promise<Reply> {
@@ -77,23 +75,6 @@ function hello(services: HostServices, id: string, protocol: number): HelloReply
     products: services.config.products.map((p) => ({ code: p.code, name: p.name })),
     activateUrl: services.config.activateUrl,
   };
-}
-
-/** Each configured product's state; a broken keychain is an error reply, not "not activated". */
-export async function productStatuses(services: HostServices): Promise<ProductStatus[]> {
-  const out: ProductStatus[] = [];
-  for (const product of services.config.products) {
-    const stored = await services.store.read(product.code);
-    out.push({
-      code: product.code,
-      name: product.name,
-      activated: stored.state === 'activated',
-      activatedAt: stored.state === 'activated' ? stored.credentials.activatedAt : null,
-      accessKeyId: stored.state === 'activated' ? maskIdentifier(stored.credentials.accessKeyId) : null,
-      state: stored.state,
-    });
-  }
-  return out;
 }
 
 async function status(services: HostServices, id: string): Promise<StatusReply> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import type { VendorConfig } from '../../shared/config.ts';
-import { loadVendorConfig } from '../../native-host/cli/context.ts';
+import { loadVendorConfig } from '../../native-host/settings.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { DEMO_CONFIG, isolatedEnv } from './companion.ts';
 import { startKeyring, type Keyring } from './keyring.ts';

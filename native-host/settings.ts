@@ -1,6 +1,8 @@
 /**
- * Where a command's settings come from: flags, then environment variables, then defaults.
- * (Implementation owned by the native host core; this signature is shared with install/doctor.)
+ * Where the host's settings come from: flags, then DEVPAY_* environment
+ * variables, then defaults. Every entry point (CLI, native messaging, the
+ * loopback channel, api.ts) resolves them here, once; the extra trusted CA file
+ * is read and checked here too, and its PEM carried in the settings.
  *
  * Defaults: the vendor configuration shipped beside the bundle
  * (dist/vendor-config.json), or the demo configuration when running from the
@@ -12,22 +14,28 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import envPaths from 'env-paths';
-import { ConfigError, parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
+import { ConfigError, parseVendorConfig, type VendorConfig } from '../shared/config.ts';
+import { licenseServiceUrlProblem, readCaFile } from './license-service/endpoint.ts';
+import { LicenseServiceError } from './license-service/errors.ts';
 
-export interface GlobalOptions {
+/** What a caller may set; each falls back to its DEVPAY_* variable, then to the default. */
+export interface SettingsOptions {
   config?: string;
   dataDir?: string;
   licenseService?: string;
   caFile?: string;
 }
 
-export interface HostContext {
+export interface Settings {
   config: VendorConfig;
   configPath: string;
   dataDir: string;
   /** https:// only; validated. */
   licenseService: string;
+  /** Absolute path of the extra trusted CA file, when one is given. */
   caFile: string | undefined;
+  /** Its PEM, as resolveSettings read it (left out in settings put together by hand: see caOf). */
+  ca?: string | undefined;
 }
 
 export const ENV = {
@@ -38,16 +46,15 @@ export const ENV = {
 } as const;
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
-const MAX_CA_BYTES = 1024 * 1024;
 
 /** The configuration a build ships with, or the demo one when running the TypeScript sources. */
 export function defaultConfigPath(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
   const beside = join(here, 'vendor-config.json');
   if (existsSync(beside)) return beside;
-  // Running from the source tree (native-host/cli/context.ts): the demo configuration.
+  // Running from the source tree (native-host/settings.ts): the demo configuration.
   if (import.meta.url.endsWith('.ts')) {
-    const demo = resolve(here, '../../shared/config/demo.json');
+    const demo = resolve(here, '../shared/config/demo.json');
     if (existsSync(demo)) return demo;
   }
   return undefined;
@@ -84,40 +91,9 @@ export async function loadVendorConfig(path: string): Promise<VendorConfig> {
   return parseVendorConfig(data, `The vendor configuration ${path}`);
 }
 
-/** An https:// URL or a ConfigError saying why not. */
-export function checkLicenseServiceUrl(value: string, from: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`The License Service URL from ${from} is not a URL: use https://host[:port]/.`);
-  }
-  if (url.protocol !== 'https:') {
-    throw new ConfigError(`The License Service URL from ${from} must start with https:// (the License Service accepts HTTPS only; got ${url.protocol}//).`);
-  }
-  if (url.username || url.password) throw new ConfigError(`The License Service URL from ${from} must not contain a user name or password.`);
-  return url.toString();
-}
-
-async function checkCaFile(path: string, from: string): Promise<string> {
-  const absolute = resolve(path);
-  let text: string;
-  try {
-    const info = await stat(absolute);
-    if (!info.isFile() || info.size > MAX_CA_BYTES) throw new Error('not a certificate file');
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`The CA file ${absolute} (from ${from}) cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError(`The CA file ${absolute} (from ${from}) holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
-  }
-  return absolute;
-}
-
 /** The configuration and data folder alone (what reading credentials needs). */
 export async function resolveConfigAndDataDir(
-  opts: Pick<GlobalOptions, 'config' | 'dataDir'>,
+  opts: Pick<SettingsOptions, 'config' | 'dataDir'>,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ config: VendorConfig; configPath: string; dataDir: string }> {
   const configChoice = pick(opts.config, env, ENV.config);
@@ -131,14 +107,33 @@ export async function resolveConfigAndDataDir(
   return { config, configPath, dataDir };
 }
 
-export async function resolveHostContext(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<HostContext> {
+/** Every setting, checked; throws ConfigError naming where a bad value came from. */
+export async function resolveSettings(opts: SettingsOptions, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
   const { config, configPath, dataDir } = await resolveConfigAndDataDir(opts, env);
 
   const serviceChoice = pick(opts.licenseService, env, ENV.licenseService);
-  const licenseService = checkLicenseServiceUrl(serviceChoice?.value ?? config.licenseService, serviceChoice?.from ?? configPath);
+  const licenseService = serviceChoice?.value ?? config.licenseService;
+  const problem = licenseServiceUrlProblem(licenseService);
+  if (problem !== undefined) throw new ConfigError(`The License Service URL from ${serviceChoice?.from ?? configPath} ${problem}.`);
 
   const caChoice = pick(opts.caFile, env, ENV.caFile);
-  const caFile = caChoice ? await checkCaFile(caChoice.value, caChoice.from) : undefined;
+  const caFile = caChoice ? resolve(caChoice.value) : undefined;
+  const ca = caFile !== undefined && caChoice ? await readCaFileOrConfigError(caFile, caChoice.from) : undefined;
 
-  return { config, configPath, dataDir, licenseService, caFile };
+  return { config, configPath, dataDir, licenseService: new URL(licenseService).toString(), caFile, ca };
+}
+
+async function readCaFileOrConfigError(path: string, from: string): Promise<string> {
+  try {
+    return await readCaFile(path);
+  } catch (error) {
+    if (error instanceof LicenseServiceError) throw new ConfigError(`${from}: ${error.problem}`);
+    throw error;
+  }
+}
+
+/** The extra trusted CA (PEM): as resolveSettings read it, or read now for settings put together by hand. */
+export async function caOf(settings: Settings): Promise<string | undefined> {
+  if (settings.ca !== undefined) return settings.ca;
+  return settings.caFile !== undefined ? readCaFile(settings.caFile) : undefined;
 }

@@ -1,0 +1,64 @@
+/**
+ * `devpay-companion serve`: runs the loopback channel until SIGINT or SIGTERM,
+ * then shuts it down cleanly.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { LoopbackStartError, startLoopbackServer, type LoopbackServer } from '../loopback/server.ts';
+import type { HostServices } from '../services.ts';
+import { CliError, EXIT } from './exit-codes.ts';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value) || port > 65535) throw new InvalidArgumentError('must be a port number (0 picks a free one).');
+  return port;
+}
+
+/** The first SIGINT or SIGTERM from now on (instead of the default of dying at once). */
+function nextSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
+  let on: (signal: NodeJS.Signals) => void = () => undefined;
+  const cancel = () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    on = (signal) => {
+      cancel();
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  return { received, cancel };
+}
+
+export interface ServeCommandDeps {
+  services(cmd: Command): Promise<HostServices>;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Adds `devpay-companion serve` to the program. */
+export function registerServeCommand(program: Command, deps: ServeCommandDeps): void {
+  program
+    .command('serve')
+    .description('serve the loopback WebSocket channel (for sandboxed browsers and running desktop products) until interrupted')
+    .option('--port <port>', "the port (default: the vendor configuration's loopbackPort; 0 picks a free one)", parsePort)
+    .action(async (opts: { port?: number }, cmd: Command) => {
+      const services = await deps.services(cmd);
+      const stop = nextSignal();
+      let server: LoopbackServer;
+      try {
+        server = await startLoopbackServer({ services, port: opts.port ?? services.config.loopbackPort });
+      } catch (error) {
+        stop.cancel();
+        if (error instanceof LoopbackStartError) throw new CliError(error.message, EXIT.OTHER);
+        throw error;
+      }
+      const where = server.addresses.map((a) => (a.includes(':') ? `ws://[${a}]:${server.port}/` : `ws://${a}:${server.port}/`)).join(' and ');
+      deps.stderr.write(`devpay-companion: loopback channel listening on ${where}\ndevpay-companion: token for local programs in ${server.tokenFile}\ndevpay-companion: stop with Ctrl+C\n`);
+      const signal = await stop.received;
+      deps.stderr.write(`devpay-companion: ${signal}: shutting down\n`);
+      await server.close();
+      deps.stderr.write('devpay-companion: loopback channel closed\n');
+    });
+}
