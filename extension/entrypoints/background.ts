@@ -7,15 +7,14 @@
  */
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
-import { ActivationController } from '../lib/activation-controller.ts';
+import { BADGE_COLOURS } from '../lib/activation/badge.ts';
+import { ActivationController } from '../lib/activation/controller.ts';
 import { FallbackTransport } from '../lib/fallback-transport.ts';
 import { NativeHostTransport, type NativePortLike } from '../lib/host-transport.ts';
 import { createLoopbackTransport } from '../lib/loopback-transport.ts';
 import { KeyPairing } from '../lib/key-pairing.ts';
 import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
 import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
-
-const BADGE_COLOURS: Record<string, string> = { '!': '#8a1c1c', '…': '#44546a', '✓': '#1d5e2a' };
 
 export default defineBackground(() => {
   const config = __DEVPAY_EXTENSION_CONFIG__;
@@ -53,7 +52,7 @@ export default defineBackground(() => {
         await Promise.all([
           action.setBadgeText({ text }),
           action.setTitle({ title }),
-          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] ?? '#44546a' }) : Promise.resolve(),
+          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] }) : Promise.resolve(),
         ]).catch(() => {});
       },
       async notify(id, title, message) {
