@@ -1,9 +1,10 @@
 /**
- * The background: takes keys only from its own content scripts on allowed pages
- * (checked on the sender), pairs the two frames of a confirmation page, and hands
- * the key to the host (native messaging first, then the loopback channel, see
- * fallback-transport.ts); answers the popup; drops held keys when their hour is
- * over, by alarm if the worker was stopped meanwhile.
+ * The background service worker: wires the browser's APIs to the parts in lib/.
+ * Takes keys only from its own content scripts on allowed pages (checked on the
+ * sender), pairs the two frames of a confirmation page (key-pairing.ts), and
+ * lets the activation controller (activation/controller.ts) hand them to the
+ * host, native messaging first, then the loopback channel (fallback-transport.ts).
+ * Answers the popup; wakes on alarms to drop held keys whose hour is over.
  */
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
