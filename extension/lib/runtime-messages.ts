@@ -86,10 +86,13 @@ export const PRODUCT_STATES = [
 ] as const;
 export type ProductState = (typeof PRODUCT_STATES)[number];
 
+/** Host messages longer than this are clipped before they are kept or shown. */
+export const MAX_ERROR_MESSAGE_LENGTH = 500;
+
 export const AttemptErrorSchema = v.strictObject({
   /** A host ERROR_CODE, or one of the extension's own (KEY_EXPIRED_LOCAL, HOST_TIMEOUT, ...). */
   code: v.pipe(v.string(), v.maxLength(64)),
-  message: v.pipe(v.string(), v.maxLength(500)),
+  message: v.pipe(v.string(), v.maxLength(MAX_ERROR_MESSAGE_LENGTH)),
   nextStep: v.picklist(NEXT_STEPS),
 });
 export type AttemptError = v.InferOutput<typeof AttemptErrorSchema>;
@@ -123,6 +126,8 @@ export type HostView = v.InferOutput<typeof HostViewSchema>;
 
 export const NOTICE_KINDS = ['ambiguous', 'mismatch', 'unknown-product'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
+export const NoticeSchema = v.strictObject({ kind: v.picklist(NOTICE_KINDS), at: TimestampSchema });
+export type Notice = v.InferOutput<typeof NoticeSchema>;
 
 export const PopupStateSchema = v.strictObject({
   type: v.literal('devpay:state'),
@@ -130,7 +135,7 @@ export const PopupStateSchema = v.strictObject({
   activateUrl: v.string(),
   host: HostViewSchema,
   products: v.array(ProductViewSchema),
-  notice: v.nullable(v.strictObject({ kind: v.picklist(NOTICE_KINDS), at: TimestampSchema })),
+  notice: v.nullable(NoticeSchema),
 });
 export type PopupState = v.InferOutput<typeof PopupStateSchema>;
 

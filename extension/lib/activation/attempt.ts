@@ -4,7 +4,7 @@
  * machine; the schema checks attempts read back from storage.session.
  */
 import * as v from 'valibot';
-import { ProductSlotSchema, AttemptErrorSchema, HOST_ROUTES } from '../runtime-messages.ts';
+import { AttemptErrorSchema, HOST_ROUTES, ProductSlotSchema } from '../runtime-messages.ts';
 
 /** A product code, or null for the key whose product is not known yet. */
 export type Slot = string | null;

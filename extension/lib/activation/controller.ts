@@ -12,7 +12,7 @@
 import { isWithinKeyLifetime } from '../../../shared/activation-key.ts';
 import type { ErrorReply, Reply, Request } from '../../../shared/messages.ts';
 import type { KeyTrust } from '../key-pairing.ts';
-import type { AttemptError, HostRoute, NoticeKind, PopupState } from '../runtime-messages.ts';
+import type { AttemptError, HostRoute, Notice, NoticeKind, PopupState } from '../runtime-messages.ts';
 import { STRINGS } from '../strings.ts';
 import { slotFromKey, type Attempt, type FailedPhase, type Question, type Slot } from './attempt.ts';
 import { badgeFor } from './badge.ts';
@@ -43,7 +43,7 @@ export class ActivationController {
   private readonly seen = new SeenKeys();
   private readonly host: HostStatus;
   private readonly store: SessionStore;
-  private notice: { kind: NoticeKind; at: number } | null = null;
+  private notice: Notice | null = null;
   private lastActivated: string | null = null;
   private refreshing: Promise<void> | null = null;
   private readonly ready: Promise<void>;

@@ -5,11 +5,9 @@
  */
 import type { ErrorCode, ErrorReply } from '../../../shared/messages.ts';
 import { HostUnavailableError } from '../host-transport.ts';
-import type { AttemptError, HostUnavailableReason, NextStep } from '../runtime-messages.ts';
+import { MAX_ERROR_MESSAGE_LENGTH, type AttemptError, type HostUnavailableReason, type NextStep } from '../runtime-messages.ts';
 import { STRINGS } from '../strings.ts';
 import type { FailedPhase } from './attempt.ts';
-
-const MAX_MESSAGE = 500;
 
 export interface Outcome {
   phase: FailedPhase;
@@ -54,7 +52,7 @@ const ERROR_HANDLING: Record<ErrorCode, Handling> = {
 };
 
 function clip(text: string): string {
-  return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE - 1) + '…' : text;
+  return text.length > MAX_ERROR_MESSAGE_LENGTH ? text.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1) + '…' : text;
 }
 
 /** The host refused the key. */

@@ -5,7 +5,7 @@
  * fallback state, for the Copy button.
  */
 import { ACTIVATION_KEY_LIFETIME_MS } from '../../../shared/activation-key.ts';
-import type { KeyRoute, NoticeKind, PopupState, ProductView } from '../runtime-messages.ts';
+import type { KeyRoute, Notice, PopupState, ProductView } from '../runtime-messages.ts';
 import type { Attempt, Slot } from './attempt.ts';
 import type { HeldKeys } from './held-keys.ts';
 import type { HostStatus } from './host-status.ts';
@@ -16,7 +16,7 @@ export interface PopupFacts {
   attempts: ReadonlyMap<Slot, Attempt>;
   keys: Pick<HeldKeys, 'get'>;
   host: HostStatus;
-  notice: { kind: NoticeKind; at: number } | null;
+  notice: Notice | null;
   nameOf: (slot: Slot) => string;
 }
 

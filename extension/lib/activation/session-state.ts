@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { ProductCodeSchema } from '../../../shared/product-code.ts';
-import { HOST_ROUTES, HostViewSchema, NOTICE_KINDS, type HostRoute, type HostView, type NoticeKind } from '../runtime-messages.ts';
+import { HOST_ROUTES, HostViewSchema, NoticeSchema, type HostRoute, type HostView, type Notice } from '../runtime-messages.ts';
 import { AttemptSchema, type Attempt } from './attempt.ts';
 import { HeldKeySchema, type HeldKey } from './held-keys.ts';
 import { LastKnownStatusSchema, type LastKnownStatus } from './host-status.ts';
@@ -25,7 +25,7 @@ const SessionStateSchema = v.object({
   statuses: v.optional(v.record(v.string(), LastKnownStatusSchema), {}),
   activatedVia: v.optional(v.record(v.string(), v.picklist(HOST_ROUTES)), {}),
   host: v.optional(HostViewSchema),
-  notice: v.optional(v.nullable(v.object({ kind: v.picklist(NOTICE_KINDS), at: v.number() }))),
+  notice: v.optional(v.nullable(NoticeSchema)),
   lastActivated: v.optional(v.nullable(ProductCodeSchema)),
 });
 export type StoredSession = v.InferOutput<typeof SessionStateSchema>;
@@ -37,7 +37,7 @@ export interface SessionState {
   statuses: Record<string, LastKnownStatus>;
   activatedVia: Record<string, HostRoute>;
   host: HostView;
-  notice: { kind: NoticeKind; at: number } | null;
+  notice: Notice | null;
   lastActivated: string | null;
 }
 
