@@ -51,6 +51,14 @@ const ERROR_HANDLING: Record<ErrorCode, Handling> = {
   UNKNOWN_TYPE: { phase: 'fallback', keepKey: true, nextStep: 'update' },
 };
 
+/** The extension's own errors, as the popup shows them. */
+export const LOCAL_ERRORS = {
+  badReply: (code: 'HOST_BAD_REPLY' | 'INTERNAL' = 'HOST_BAD_REPLY'): AttemptError => ({ code, message: STRINGS.localError.badReply, nextStep: 'retry' }),
+  keyExpired: (): AttemptError => ({ code: 'KEY_EXPIRED_LOCAL', message: STRINGS.localError.keyExpired, nextStep: 'new-key' }),
+  /** The worker stopped while the host was working: the outcome is unknown, the key still held. */
+  interrupted: (): AttemptError => ({ code: 'INTERRUPTED', message: STRINGS.localError.interrupted, nextStep: 'retry' }),
+};
+
 function clip(text: string): string {
   return text.length > MAX_ERROR_MESSAGE_LENGTH ? text.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1) + '…' : text;
 }
@@ -64,19 +72,11 @@ export function refusalOutcome(reply: ErrorReply): Outcome & { keepKey: boolean 
 /** The request never got an answer (`error` is what the transport threw). */
 export function unreachableOutcome(error: unknown): Outcome {
   if (!(error instanceof HostUnavailableError)) return { phase: 'failed', error: LOCAL_ERRORS.badReply('INTERNAL') };
-  // The host exists but did not answer: the key stays for a Retry.
   const hostUnreachable = error.reason;
+  // The host exists but did not answer: the key stays for a Retry.
   if (error.reason === 'timeout') {
     return { phase: 'failed', error: { code: 'HOST_TIMEOUT', message: STRINGS.localError.timeout, nextStep: 'retry' }, hostUnreachable };
   }
   const nextStep: NextStep = error.reason === 'protocol-mismatch' ? 'update' : 'install';
   return { phase: 'fallback', error: { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable[error.reason], nextStep }, hostUnreachable };
 }
-
-/** The extension's own errors, as the popup shows them. */
-export const LOCAL_ERRORS = {
-  badReply: (code: 'HOST_BAD_REPLY' | 'INTERNAL' = 'HOST_BAD_REPLY'): AttemptError => ({ code, message: STRINGS.localError.badReply, nextStep: 'retry' }),
-  keyExpired: (): AttemptError => ({ code: 'KEY_EXPIRED_LOCAL', message: STRINGS.localError.keyExpired, nextStep: 'new-key' }),
-  /** The worker stopped while the host was working: the outcome is unknown, the key still held. */
-  interrupted: (): AttemptError => ({ code: 'INTERRUPTED', message: STRINGS.localError.interrupted, nextStep: 'retry' }),
-};
