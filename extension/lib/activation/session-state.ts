@@ -6,10 +6,10 @@
  */
 import * as v from 'valibot';
 import { ProductCodeSchema } from '../../../shared/product-code.ts';
-import { HOST_ROUTES, HostViewSchema, NoticeSchema, type HostRoute, type HostView, type Notice } from '../runtime-messages.ts';
-import { AttemptSchema, type Attempt } from './attempt.ts';
+import { HOST_ROUTES, HostViewSchema, NoticeSchema } from '../runtime-messages.ts';
+import { AttemptSchema } from './attempt.ts';
 import { HeldKeySchema, type HeldKey } from './held-keys.ts';
-import { LastKnownStatusSchema, type LastKnownStatus } from './host-status.ts';
+import { LastKnownStatusSchema } from './host-status.ts';
 import type { SessionArea } from './ports.ts';
 
 export const SESSION_KEYS = {
@@ -31,15 +31,7 @@ const SessionStateSchema = v.object({
 export type StoredSession = v.InferOutput<typeof SessionStateSchema>;
 
 /** Everything but the keys, as written. */
-export interface SessionState {
-  attempts: Attempt[];
-  seen: Record<string, number>;
-  statuses: Record<string, LastKnownStatus>;
-  activatedVia: Record<string, HostRoute>;
-  host: HostView;
-  notice: Notice | null;
-  lastActivated: string | null;
-}
+export type SessionState = Omit<v.InferInput<typeof SessionStateSchema>, 'keys'>;
 
 export class SessionStore {
   private writes: Promise<void> = Promise.resolve();
