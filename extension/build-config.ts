@@ -1,7 +1,8 @@
 /**
- * What of the vendor configuration the extension is built with. Product tokens
- * stay with the host; the extension only needs to know where keys may come from
- * and what to show.
+ * What of the vendor configuration the extension is built with (wxt.config.ts
+ * bakes it in as `__DEVPAY_EXTENSION_CONFIG__`). Product tokens stay with the
+ * host; the extension only needs to know where keys may come from, how to reach
+ * the host and what to show.
  */
 import type { VendorConfig } from '../shared/config.ts';
 

@@ -1,11 +1,13 @@
 /**
- * The activation key's format, as both sides must agree on it.
+ * The activation key as both sides must agree on it: its format, how a pasted
+ * key is cleaned up, how long it lives; and how identifiers are masked for display.
  *
  * Every known key is 28 upper-case letters and digits; the License Service
  * documents "maximum 30 characters; the length of this key could increase in
  * the future". We accept letters and digits up to 30, and never change case:
  * the service, not us, decides whether a key is valid.
  */
+import * as v from 'valibot';
 
 export const ACTIVATION_KEY_MAX_LENGTH = 30;
 /** Shorter strings are far more likely to be a word than a key. */
@@ -13,9 +15,18 @@ export const ACTIVATION_KEY_MIN_LENGTH = 16;
 /** Keys expire one hour after Amazon creates them. */
 export const ACTIVATION_KEY_LIFETIME_MS = 60 * 60 * 1000;
 
+const KEY_CHARACTER = '[A-Za-z0-9]';
+const ONLY_KEY_CHARACTERS = new RegExp(`^${KEY_CHARACTER}+$`);
+
 export const ACTIVATION_KEY_PATTERN = new RegExp(
-  `^[A-Za-z0-9]{${ACTIVATION_KEY_MIN_LENGTH},${ACTIVATION_KEY_MAX_LENGTH}}$`,
+  `^${KEY_CHARACTER}{${ACTIVATION_KEY_MIN_LENGTH},${ACTIVATION_KEY_MAX_LENGTH}}$`,
 );
+
+/** A key after `normaliseActivationKey`: the only form the extension holds or shows. */
+export const ActivationKeySchema = v.pipe(v.string(), v.regex(ACTIVATION_KEY_PATTERN));
+
+/** A key as a page or a caller gave it, before normalising: bounded, checked later. */
+export const RawActivationKeySchema = v.pipe(v.string(), v.minLength(1), v.maxLength(ACTIVATION_KEY_MAX_LENGTH * 4));
 
 // Spaces, NBSP, soft hyphen, zero-width and bidi marks, BOM: what a paste or a page may wrap around a key.
 const PASTE_NOISE = /[\s\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
@@ -28,7 +39,7 @@ export type KeyCheck =
 export function normaliseActivationKey(raw: string): KeyCheck {
   const key = raw.replace(PASTE_NOISE, '');
   if (key.length === 0) return { ok: false, reason: 'empty' };
-  if (!/^[A-Za-z0-9]+$/.test(key)) return { ok: false, reason: 'bad-characters' };
+  if (!ONLY_KEY_CHARACTERS.test(key)) return { ok: false, reason: 'bad-characters' };
   if (key.length > ACTIVATION_KEY_MAX_LENGTH) return { ok: false, reason: 'too-long' };
   if (key.length < ACTIVATION_KEY_MIN_LENGTH) return { ok: false, reason: 'too-short' };
   return { ok: true, key };

@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { isValidMatchPattern } from './match-pattern.ts';
+import { ProductCodeSchema } from './product-code.ts';
 
 export const DEFAULT_LICENSE_SERVICE = 'https://ls.amazonaws.com/';
 export const DEFAULT_ACTIVATE_URL = 'http://www.amazon.com/dp-activate';
@@ -30,7 +31,7 @@ const httpUrl = v.pipe(
 
 export const ProductSchema = v.strictObject({
   /** DevPay product code, as Amazon appends it to the redirect URL (`ProductCode`). */
-  code: v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1 to 32 letters and digits')),
+  code: ProductCodeSchema,
   name: v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'), v.maxLength(100)),
   productToken: v.pipe(
     v.string(),

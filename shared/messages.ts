@@ -1,13 +1,13 @@
 /**
- * The extension <-> host protocol. Both sides import these schemas; every
- * message is validated on receipt against them (strict objects: an unknown
- * field is an error, not something to ignore).
- *
- * Transports: native messaging (stdio frames) and the loopback WebSocket carry
- * exactly these messages.
+ * The protocol between the host and its callers (the extension, local programs):
+ * requests, replies, error codes, the credentials-changed event. Both sides
+ * validate every message on receipt against these schemas (strict objects: an
+ * unknown field is an error, not something to ignore). Native messaging (stdio
+ * frames) and the loopback WebSocket carry exactly these messages.
  */
 import * as v from 'valibot';
-import { ACTIVATION_KEY_MAX_LENGTH } from './activation-key.ts';
+import { RawActivationKeySchema } from './activation-key.ts';
+import { ProductCodeSchema } from './product-code.ts';
 
 export const PROTOCOL_VERSION = 1;
 /** Native messaging caps host->browser at 1 MiB; we refuse more than this from the browser. */
@@ -45,8 +45,10 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const id = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
-const productCode = v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,32}$/));
-const timestamp = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** Ms since the epoch. */
+export const TimestampSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** Where a key was seen: for the customer's record, never trusted for authorisation. */
+export const PageUrlSchema = v.pipe(v.string(), v.maxLength(2048));
 
 // --- requests (extension or local program -> host) ---
 
@@ -61,12 +63,12 @@ export const ActivateRequestSchema = v.strictObject({
   type: v.literal('activate'),
   id,
   /** Raw as captured; the host normalises and checks it before anything else. */
-  key: v.pipe(v.string(), v.minLength(1), v.maxLength(ACTIVATION_KEY_MAX_LENGTH * 4)),
-  productCode: v.optional(productCode),
-  /** The page the key came from (for the customer's record; never trusted for authorisation). */
-  pageUrl: v.optional(v.pipe(v.string(), v.maxLength(2048))),
+  key: RawActivationKeySchema,
+  productCode: v.optional(ProductCodeSchema),
+  /** The page the key came from. */
+  pageUrl: v.optional(PageUrlSchema),
   /** When the key was seen, ms since the epoch. */
-  capturedAt: timestamp,
+  capturedAt: TimestampSchema,
   /** The customer confirmed replacing existing credentials. */
   replace: v.optional(v.boolean(), false),
 });
@@ -86,18 +88,20 @@ export type Request = v.InferOutput<typeof RequestSchema>;
 
 // --- replies (host -> caller); `id` echoes the request's ---
 
-const productRef = v.strictObject({ code: productCode, name: v.string() });
+/** What the host can say about a product's credentials; `unreadable`: a file exists that cannot be decrypted (reactivate). */
+export const CREDENTIAL_STATES = ['activated', 'not-activated', 'unreadable'] as const;
+
+const productRef = v.strictObject({ code: ProductCodeSchema, name: v.string() });
 
 export const ProductStatusSchema = v.strictObject({
-  code: productCode,
+  code: ProductCodeSchema,
   name: v.string(),
   activated: v.boolean(),
   /** ISO-8601, when activated. */
   activatedAt: v.nullable(v.string()),
   /** Masked, e.g. AKIA************WXYZ. */
   accessKeyId: v.nullable(v.string()),
-  /** `unreadable`: a file exists that cannot be decrypted (reactivate). */
-  state: v.picklist(['activated', 'not-activated', 'unreadable']),
+  state: v.picklist(CREDENTIAL_STATES),
 });
 
 export const HelloReplySchema = v.strictObject({

@@ -4,7 +4,10 @@
  * the key is held, and when it is forgotten.
  */
 import { describe, expect, it } from 'vitest';
-import { ActivationController, KEY_EXPIRY_ALARM_PREFIX, SESSION_KEYS, type ExpiryAlarms, type SessionArea } from '../extension/lib/activation-controller.ts';
+import { ActivationController } from '../extension/lib/activation/controller.ts';
+import { KEY_EXPIRY_ALARM_PREFIX } from '../extension/lib/activation/held-keys.ts';
+import type { ExpiryAlarms, SessionArea } from '../extension/lib/activation/ports.ts';
+import { SESSION_KEYS } from '../extension/lib/activation/session-state.ts';
 import { HostUnavailableError, type HostTransport } from '../extension/lib/host-transport.ts';
 import type { HostRoute, PopupState } from '../extension/lib/runtime-messages.ts';
 import { ACTIVATION_KEY_LIFETIME_MS } from '../shared/activation-key.ts';

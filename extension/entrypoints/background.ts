@@ -1,21 +1,21 @@
 /**
- * The background: takes keys only from its own content scripts on allowed pages
- * (checked on the sender), pairs the two frames of a confirmation page, and hands
- * the key to the host (native messaging first, then the loopback channel, see
- * fallback-transport.ts); answers the popup; drops held keys when their hour is
- * over, by alarm if the worker was stopped meanwhile.
+ * The background service worker: wires the browser's APIs to the parts in lib/.
+ * Takes keys only from its own content scripts on allowed pages (checked on the
+ * sender), pairs the two frames of a confirmation page (key-pairing.ts), and
+ * lets the activation controller (activation/controller.ts) hand them to the
+ * host, native messaging first, then the loopback channel (fallback-transport.ts).
+ * Answers the popup; wakes on alarms to drop held keys whose hour is over.
  */
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
-import { ActivationController } from '../lib/activation-controller.ts';
+import { BADGE_COLOURS } from '../lib/activation/badge.ts';
+import { ActivationController } from '../lib/activation/controller.ts';
 import { FallbackTransport } from '../lib/fallback-transport.ts';
 import { NativeHostTransport, type NativePortLike } from '../lib/host-transport.ts';
 import { createLoopbackTransport } from '../lib/loopback-transport.ts';
 import { KeyPairing } from '../lib/key-pairing.ts';
 import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
 import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
-
-const BADGE_COLOURS: Record<string, string> = { '!': '#8a1c1c', '…': '#44546a', '✓': '#1d5e2a' };
 
 export default defineBackground(() => {
   const config = __DEVPAY_EXTENSION_CONFIG__;
@@ -53,7 +53,7 @@ export default defineBackground(() => {
         await Promise.all([
           action.setBadgeText({ text }),
           action.setTitle({ title }),
-          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] ?? '#44546a' }) : Promise.resolve(),
+          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] }) : Promise.resolve(),
         ]).catch(() => {});
       },
       async notify(id, title, message) {

@@ -4,12 +4,12 @@
  * takes nothing when either is repeated with different values or malformed.
  */
 import { normaliseActivationKey } from '../../shared/activation-key.ts';
+import { isProductCode } from '../../shared/product-code.ts';
 
 export type RedirectParams =
   | { ok: true; key: string; productCode?: string }
   | { ok: false; reason: 'no-key' | 'ambiguous' | 'malformed-key' | 'malformed-product' };
 
-const PRODUCT_CODE = /^[A-Za-z0-9]{1,32}$/;
 const MAX_URL_LENGTH = 8192;
 
 /** Distinct values of a query parameter, its name compared without case. */
@@ -36,6 +36,6 @@ export function readRedirectParams(url: string): RedirectParams {
   if (!check.ok) return { ok: false, reason: 'malformed-key' };
   const [code] = codes;
   if (code === undefined || code === '') return { ok: true, key: check.key };
-  if (!PRODUCT_CODE.test(code)) return { ok: false, reason: 'malformed-product' };
+  if (!isProductCode(code)) return { ok: false, reason: 'malformed-product' };
   return { ok: true, key: check.key, productCode: code };
 }

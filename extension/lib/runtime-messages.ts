@@ -4,26 +4,25 @@
  * message is decided on the sender (see sender-check.ts), never on the message.
  */
 import * as v from 'valibot';
-import { ACTIVATION_KEY_MAX_LENGTH } from '../../shared/activation-key.ts';
-
-const productCode = v.pipe(v.string(), v.regex(/^[A-Za-z0-9]{1,32}$/));
-const timestamp = v.pipe(v.number(), v.integer(), v.minValue(0));
+import { ActivationKeySchema, RawActivationKeySchema } from '../../shared/activation-key.ts';
+import { TimestampSchema } from '../../shared/messages.ts';
+import { ProductCodeSchema } from '../../shared/product-code.ts';
 
 // --- content script -> background ---
 
 export const KeyFoundMessageSchema = v.strictObject({
   type: v.literal('devpay:key-found'),
   /** As seen on the page (already normalised by the content script; checked again). */
-  key: v.pipe(v.string(), v.minLength(1), v.maxLength(ACTIVATION_KEY_MAX_LENGTH * 4)),
+  key: RawActivationKeySchema,
   /** Only from a redirect page's URL; ignored from any other sender. */
-  productCode: v.optional(productCode),
-  capturedAt: timestamp,
+  productCode: v.optional(ProductCodeSchema),
+  capturedAt: TimestampSchema,
 });
 
 export const KeyNotTakenMessageSchema = v.strictObject({
   type: v.literal('devpay:key-not-taken'),
   reason: v.picklist(['ambiguous']),
-  capturedAt: timestamp,
+  capturedAt: TimestampSchema,
 });
 
 export const ContentMessageSchema = v.variant('type', [KeyFoundMessageSchema, KeyNotTakenMessageSchema]);
@@ -33,20 +32,20 @@ export type ContentMessage = v.InferOutput<typeof ContentMessageSchema>;
 // --- popup -> background ---
 
 /** `null` addresses the activation whose product is not known yet. */
-const productSlot = v.nullable(productCode);
+export const ProductSlotSchema = v.nullable(ProductCodeSchema);
 
 export const PopupRequestSchema = v.variant('type', [
   /** Current state; also starts a fresh check of the host. */
   v.strictObject({ type: v.literal('popup:open') }),
   v.strictObject({ type: v.literal('popup:get-state') }),
   v.strictObject({ type: v.literal('popup:refresh') }),
-  v.strictObject({ type: v.literal('popup:retry'), product: productSlot }),
-  v.strictObject({ type: v.literal('popup:confirm-replace'), product: productSlot }),
-  v.strictObject({ type: v.literal('popup:cancel-replace'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:retry'), product: ProductSlotSchema }),
+  v.strictObject({ type: v.literal('popup:confirm-replace'), product: ProductSlotSchema }),
+  v.strictObject({ type: v.literal('popup:cancel-replace'), product: ProductSlotSchema }),
   /** A key only a link (the vendor's redirect URL) gave: use it, or forget it. */
-  v.strictObject({ type: v.literal('popup:confirm-key'), product: productSlot }),
-  v.strictObject({ type: v.literal('popup:ignore-key'), product: productSlot }),
-  v.strictObject({ type: v.literal('popup:dismiss'), product: productSlot }),
+  v.strictObject({ type: v.literal('popup:confirm-key'), product: ProductSlotSchema }),
+  v.strictObject({ type: v.literal('popup:ignore-key'), product: ProductSlotSchema }),
+  v.strictObject({ type: v.literal('popup:dismiss'), product: ProductSlotSchema }),
 ]);
 export type PopupRequest = v.InferOutput<typeof PopupRequestSchema>;
 
@@ -87,16 +86,19 @@ export const PRODUCT_STATES = [
 ] as const;
 export type ProductState = (typeof PRODUCT_STATES)[number];
 
+/** Host messages longer than this are clipped before they are kept or shown. */
+export const MAX_ERROR_MESSAGE_LENGTH = 500;
+
 export const AttemptErrorSchema = v.strictObject({
   /** A host ERROR_CODE, or one of the extension's own (KEY_EXPIRED_LOCAL, HOST_TIMEOUT, ...). */
   code: v.pipe(v.string(), v.maxLength(64)),
-  message: v.pipe(v.string(), v.maxLength(500)),
+  message: v.pipe(v.string(), v.maxLength(MAX_ERROR_MESSAGE_LENGTH)),
   nextStep: v.picklist(NEXT_STEPS),
 });
 export type AttemptError = v.InferOutput<typeof AttemptErrorSchema>;
 
 export const ProductViewSchema = v.strictObject({
-  code: productSlot,
+  code: ProductSlotSchema,
   name: v.string(),
   homepage: v.nullable(v.string()),
   state: v.picklist(PRODUCT_STATES),
@@ -105,9 +107,9 @@ export const ProductViewSchema = v.strictObject({
   error: v.nullable(AttemptErrorSchema),
   /** An activation key is held for this product (Retry is possible). */
   keyHeld: v.boolean(),
-  keyExpiresAt: v.nullable(timestamp),
+  keyExpiresAt: v.nullable(TimestampSchema),
   /** Only in the `fallback` state, for the Copy button. */
-  key: v.nullable(v.pipe(v.string(), v.maxLength(ACTIVATION_KEY_MAX_LENGTH))),
+  key: v.nullable(ActivationKeySchema),
   /** Which way this browser's last key for the product went, when known; `paste` in the fallback state. */
   route: v.nullable(v.picklist(KEY_ROUTES)),
 });
@@ -124,6 +126,8 @@ export type HostView = v.InferOutput<typeof HostViewSchema>;
 
 export const NOTICE_KINDS = ['ambiguous', 'mismatch', 'unknown-product'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
+export const NoticeSchema = v.strictObject({ kind: v.picklist(NOTICE_KINDS), at: TimestampSchema });
+export type Notice = v.InferOutput<typeof NoticeSchema>;
 
 export const PopupStateSchema = v.strictObject({
   type: v.literal('devpay:state'),
@@ -131,7 +135,7 @@ export const PopupStateSchema = v.strictObject({
   activateUrl: v.string(),
   host: HostViewSchema,
   products: v.array(ProductViewSchema),
-  notice: v.nullable(v.strictObject({ kind: v.picklist(NOTICE_KINDS), at: timestamp })),
+  notice: v.nullable(NoticeSchema),
 });
 export type PopupState = v.InferOutput<typeof PopupStateSchema>;
 

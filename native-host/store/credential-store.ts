@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as v from 'valibot';
 import writeFileAtomic from 'write-file-atomic';
+import { isProductCode } from '../../shared/product-code.ts';
 import { HostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
@@ -49,7 +50,6 @@ export interface CredentialStoreOptions {
 }
 
 export const CREDENTIALS_UNREADABLE_MESSAGE = 'credentials unreadable: reactivate';
-const PRODUCT_CODE = /^[A-Za-z0-9]{1,32}$/;
 
 export class CredentialStore {
   readonly vendorId: string;
@@ -71,7 +71,7 @@ export class CredentialStore {
   }
 
   fileFor(productCode: string): string {
-    if (!PRODUCT_CODE.test(productCode)) throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
+    if (!isProductCode(productCode)) throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
     return join(this.directory, `${productCode}.cred`);
   }
 
