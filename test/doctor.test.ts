@@ -17,7 +17,7 @@ import { EXIT } from '../native-host/cli/exit-codes.ts';
 import type { InstallPlatform } from '../native-host/install/browsers.ts';
 import { doctorReportJson, renderDoctorReport, runDoctor, type DoctorDeps } from '../native-host/install/doctor.ts';
 import { defaultInstallDir, installHost, launcherPath } from '../native-host/install/install.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
+import { startKeyring, type Keyring } from './machine/keyring.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
 
 const execFileAsync = promisify(execFile);

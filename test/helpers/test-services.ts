@@ -10,8 +10,8 @@ import { afterAll, beforeAll } from 'vitest';
 import type { VendorConfig } from '../../shared/config.ts';
 import { loadVendorConfig } from '../../native-host/cli/context.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { DEMO_CONFIG, isolatedEnv } from './companion.ts';
-import { startKeyring, type Keyring } from './keyring.ts';
+import { DEMO_CONFIG, isolatedEnv } from '../machine/companion.ts';
+import { startKeyring, type Keyring } from '../machine/keyring.ts';
 
 export interface TestServices {
   keyring: Keyring;

@@ -1,8 +1,9 @@
 /**
  * A throw-away customer machine: a temporary home, a private gnome-keyring, the
  * License Service simulator, the host registered by its own installer, and
- * headless Chromium with the built extension. Shared by the end-to-end tests,
- * the demo and the benchmark, so all three exercise the same path.
+ * headless Chromium with the built extension. The end-to-end tests, the demo and
+ * the benchmark all start one, so all three exercise the same path. No test-runner
+ * code here (scripts import it): the assertions are the tests' own.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,20 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './browser.ts';
 import { DEMO_CONFIG, HOST_BUNDLE, assertBundleBuilt, filesUnder, isolatedEnv, runCli, type CliResult } from './companion.ts';
 import { startKeyring, type Keyring } from './keyring.ts';
-import { waitFor } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** Where Chromium records the URLs of visited pages and frames (tab sessions, history, UKM). */
 const BROWSER_URL_RECORDS = /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
 
-export interface World {
+export interface CustomerMachine {
   root: string;
   config: VendorConfig;
   sim: Simulator;
@@ -46,14 +45,14 @@ export interface World {
   secrets(): string[];
   /** What `credentials --product CODE` must print: the last set the simulator issued for it. */
   issuedCredentialProcess(productCode: string): Record<string, unknown>;
-  /** Host processes still running for this world. */
+  /** Host processes still running for this machine. */
   runningHosts(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-export async function createWorld(options: { configPath?: string; label?: string } = {}): Promise<World> {
+export async function startCustomerMachine(options: { configPath?: string; label?: string } = {}): Promise<CustomerMachine> {
   assertBundleBuilt();
-  const root = await mkdtemp(join(tmpdir(), `devpay-${options.label ?? 'world'}-`));
+  const root = await mkdtemp(join(tmpdir(), `devpay-${options.label ?? 'machine'}-`));
   const home = join(root, 'home');
   const configHome = join(home, '.config');
   const dataDir = join(root, 'data');
@@ -83,7 +82,7 @@ export async function createWorld(options: { configPath?: string; label?: string
     });
     const cli = (args: string[], input?: string) => runCli(args, { env, input, timeoutMs: 30_000 });
 
-    const world: World = {
+    const machine: CustomerMachine = {
       root,
       config,
       sim,
@@ -150,7 +149,7 @@ export async function createWorld(options: { configPath?: string; label?: string
         return [...new Set(found)];
       },
       async runningHosts() {
-        // A host of this world is any process whose environment points at this world's data folder.
+        // A host of this machine is any process whose environment points at this machine's data folder.
         const { stdout } = await execFileAsync('ps', ['-eo', 'pid=,args=']).catch(() => ({ stdout: '' }));
         const mine: string[] = [];
         for (const line of stdout.split('\n')) {
@@ -163,17 +162,9 @@ export async function createWorld(options: { configPath?: string; label?: string
       },
       close,
     };
-    return world;
+    return machine;
   } catch (error) {
     await close();
     throw error;
   }
-}
-
-/** After a browser test: the browser closed, its hosts exited, and no key or secret at rest. */
-export async function closeAndCheckNothingLeft(world: World, browser: ExtensionBrowser | undefined): Promise<void> {
-  await browser?.close();
-  // Chromium closed the hosts' pipes: they must have exited.
-  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
-  expect(await world.findAtRest(world.secrets())).toEqual([]);
 }
