@@ -75,7 +75,9 @@ try {
 
 // --- 2. host start-up ---
 console.log('\nHost start-up to its first reply (bundle vs TypeScript sources)');
-execFileSync(process.execPath, ['scripts/bench-host-startup.mjs', '--runs', String(Math.max(5, runs))], { stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/bench-host-startup.mjs', '--runs', String(Math.max(5, runs))], {
+  stdio: 'inherit',
+});
 
 // --- 3. sizes ---
 console.log('\nBundle sizes (raw / gzip)');
@@ -84,7 +86,9 @@ const sizeOf = (file: string) => {
   return `${(statSync(file).size / 1024).toFixed(1).padStart(7)} KiB / ${(gzipSync(bytes).length / 1024).toFixed(1).padStart(6)} KiB`;
 };
 const walk = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
 for (const file of walk('.output/chrome-mv3').filter((f) => /\.(js|html|css)$/.test(f))) {
   console.log(`  ${relative('.', file).padEnd(52)} ${sizeOf(file)}`);
 }

@@ -45,7 +45,9 @@ try {
   if (install.code !== 0) throw new Error(`devpay-companion install failed:\n${install.stderr}`);
   step('Host registered with Chromium by `devpay-companion install`');
   const browser = await machine.launch({ headless });
-  step(`Chromium started (${headless ? 'headless: no display' : 'on your display'}) with the extension ${browser.extensionId}`);
+  step(
+    `Chromium started (${headless ? 'headless: no display' : 'on your display'}) with the extension ${browser.extensionId}`,
+  );
 
   const product = machine.config.products[0]!;
   say(bold(`2. The customer buys "${product.name}"`));
@@ -55,7 +57,10 @@ try {
   const events: [RegExp, string][] = [
     [/ started by browser /, 'The extension connected to the desktop companion (native messaging)'],
     [/ activating /, 'The companion received the key and asks the License Service'],
-    [/ credentials (stored|replaced) /, 'Credentials stored, encrypted with AES-256-GCM; the data key is in the keychain'],
+    [
+      / credentials (stored|replaced) /,
+      'Credentials stored, encrypted with AES-256-GCM; the data key is in the keychain',
+    ],
   ];
   // Each step as it happens, from the host's log and the simulator's record, in time order.
   const toPerf = (epochMs: number) => performance.now() - (Date.now() - epochMs);
@@ -73,7 +78,10 @@ try {
     const issued = machine!.sim.issued.at(-1);
     if (issued && !seen.has('issued')) {
       seen.add('issued');
-      fresh.push([toPerf(issued.issuedAt), `The License Service issued Access Key ID ${maskIdentifier(issued.accessKeyId)} (request ${issued.requestId})`]);
+      fresh.push([
+        toPerf(issued.issuedAt),
+        `The License Service issued Access Key ID ${maskIdentifier(issued.accessKeyId)} (request ${issued.requestId})`,
+      ]);
     }
     for (const [at, story] of fresh.sort((a, b) => a[0] - b[0])) step(story, at);
   };
@@ -88,9 +96,12 @@ try {
 
   const popup = await browser.context.newPage();
   await popup.goto(browser.popupUrl);
-  await waitFor(async () => (await popup.getAttribute(`li.product[data-product="${product.code}"]`, 'data-state')) === 'activated', {
-    what: 'the popup to say activated',
-  });
+  await waitFor(
+    async () => (await popup.getAttribute(`li.product[data-product="${product.code}"]`, 'data-state')) === 'activated',
+    {
+      what: 'the popup to say activated',
+    },
+  );
   const badge = await browser.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
   step(`The extension's popup says "${product.name}: activated"; its toolbar badge shows "${badge}"`);
   await browser.close();

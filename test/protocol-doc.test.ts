@@ -22,7 +22,8 @@ describe('PROTOCOL.md', () => {
 
   it('documents every request type, reply type and error code the code defines', () => {
     for (const type of REQUEST_TYPES) expect(sections.get('requests')).toContain(`\`"type": "${type}"\``);
-    for (const reply of ReplySchema.options) expect(sections.get('replies')).toContain(`\`"type": "${reply.entries.type.literal}"\``);
+    for (const reply of ReplySchema.options)
+      expect(sections.get('replies')).toContain(`\`"type": "${reply.entries.type.literal}"\``);
     expect(sections.get('events')).toContain('`"type": "credentials-changed"`');
     for (const code of ERROR_CODES) expect(sections.get('error-codes')).toContain(`| \`${code}\` |`);
   });
@@ -30,18 +31,19 @@ describe('PROTOCOL.md', () => {
   it('gives each error code the exit code the CLI ends with', () => {
     const rows = sections.get('error-codes')!.split('\n').slice(2);
     expect(rows).toHaveLength(ERROR_CODES.length);
-    for (const [index, code] of ERROR_CODES.entries()) expect(rows[index]).toMatch(new RegExp(`^\\| \`${code}\` \\|.*\\| ${exitCodeFor(code)} \\(`));
+    for (const [index, code] of ERROR_CODES.entries())
+      expect(rows[index]).toMatch(new RegExp(`^\\| \`${code}\` \\|.*\\| ${exitCodeFor(code)} \\(`));
   });
 
   it('notices a stale table, and markers that are missing or unknown', () => {
     const edited = document.replace('| `BUSY` |', '| `BUSY_OLD` |');
     expect(fillSections(edited, sections)).not.toBe(edited);
-    expect(() => fillSections(document.replace(/<!-- BEGIN GENERATED: events[\s\S]*?END GENERATED: events -->/, ''), sections)).toThrow(
-      /lacks the markers for: events/,
-    );
-    expect(() => fillSections(`${document}\n<!-- BEGIN GENERATED: pairing -->\n<!-- END GENERATED: pairing -->\n`, sections)).toThrow(
-      /"pairing" that the generator does not make/,
-    );
+    expect(() =>
+      fillSections(document.replace(/<!-- BEGIN GENERATED: events[\s\S]*?END GENERATED: events -->/, ''), sections),
+    ).toThrow(/lacks the markers for: events/);
+    expect(() =>
+      fillSections(`${document}\n<!-- BEGIN GENERATED: pairing -->\n<!-- END GENERATED: pairing -->\n`, sections),
+    ).toThrow(/"pairing" that the generator does not make/);
   });
 });
 

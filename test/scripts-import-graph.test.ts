@@ -33,7 +33,8 @@ async function chainsToTestRunner(entry: string): Promise<string[][]> {
   }
   return offenders.map((file) => {
     const chain = [file];
-    for (let at = importedBy.get(file); at !== undefined && !chain.includes(at); at = importedBy.get(at)) chain.unshift(at);
+    for (let at = importedBy.get(file); at !== undefined && !chain.includes(at); at = importedBy.get(at))
+      chain.unshift(at);
     return chain;
   });
 }

@@ -130,11 +130,19 @@ export function anchor(heading: string): string {
 }
 
 /** One row per field: name, type, required or default, rules, and the source's comment for it. */
-export function fieldTable(schema: unknown, comments: ReadonlyMap<string, string>, names: readonly NamedSchema[]): string {
+export function fieldTable(
+  schema: unknown,
+  comments: ReadonlyMap<string, string>,
+  names: readonly NamedSchema[],
+): string {
   const rows = Object.entries(node(schema).entries ?? {}).map(([field, value]) => {
     const optional = value.type === 'optional';
     const inner = optional ? value.wrapped : value;
-    const presence = !optional ? 'yes' : value.default !== undefined ? `no (default ${code(JSON.stringify(value.default))})` : 'no';
+    const presence = !optional
+      ? 'yes'
+      : value.default !== undefined
+        ? `no (default ${code(JSON.stringify(value.default))})`
+        : 'no';
     const rules = rulesOf(inner).join(', ');
     return `| ${code(field)} | ${cell(typeText(inner, names))} | ${presence} | ${cell(rules)} | ${cell(comments.get(field) ?? '')} |`;
   });

@@ -34,14 +34,18 @@ const SOURCE_FILES = {
 const read = (file: keyof typeof SOURCE_FILES) => readFileSync(resolve(SOURCE_FILES[file]), 'utf8');
 const code = (text: string | number) => `\`${String(text)}\``;
 const table = (header: string[], rows: string[][]) =>
-  [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join(
-    '\n',
-  );
+  [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
 
 /** Every valibot schema shared/messages.ts exports, named without the `Schema` suffix. */
 function exportedSchemas(): NamedSchema[] {
   return Object.entries(messages)
-    .filter(([name, value]) => name.endsWith('Schema') && typeof value === 'object' && value !== null && 'kind' in value)
+    .filter(
+      ([name, value]) => name.endsWith('Schema') && typeof value === 'object' && value !== null && 'kind' in value,
+    )
     .map(([name, value]) => ({ name: name.replace(/Schema$/, ''), schema: value as NamedSchema['schema'] }));
 }
 
@@ -56,10 +60,14 @@ interface MessageGroups {
 
 function groupMessages(schemas: NamedSchema[]): MessageGroups {
   const nameOf = (member: unknown, union: string) =>
-    schemas.find((s) => s.schema === member) ?? { name: `${union} "${messageType(member) ?? '?'}"`, schema: member as NamedSchema['schema'] };
+    schemas.find((s) => s.schema === member) ?? {
+      name: `${union} "${messageType(member) ?? '?'}"`,
+      schema: member as NamedSchema['schema'],
+    };
   const membersOf = (name: string) => {
     const union = schemas.find((s) => s.name === name);
-    if (!union || !isVariantSchema(union.schema)) throw new Error(`protocol-doc: shared/messages.ts exports no ${name}Schema union`);
+    if (!union || !isVariantSchema(union.schema))
+      throw new Error(`protocol-doc: shared/messages.ts exports no ${name}Schema union`);
     return variantMembers(union.schema).map((member) => nameOf(member, name));
   };
   const requests = membersOf('Request');
@@ -91,7 +99,11 @@ function messageSection(group: NamedSchema[], schemas: NamedSchema[], source: st
       } catch {
         // A member of a union that is not exported under a name of its own: no comments to read.
       }
-      return `### ${name}\n\n${lead}${fieldTable(schema, comments, schemas.filter((s) => !isVariantSchema(s.schema) && s.schema !== schema))}`;
+      return `### ${name}\n\n${lead}${fieldTable(
+        schema,
+        comments,
+        schemas.filter((s) => !isVariantSchema(s.schema) && s.schema !== schema),
+      )}`;
     })
     .join('\n\n');
 }
@@ -103,7 +115,10 @@ function constantsSection(): string {
     .sort(([a], [b]) => a.localeCompare(b));
   return table(
     ['name', 'value'],
-    [...numbers, ['DEFAULT_LOOPBACK_PORT', DEFAULT_LOOPBACK_PORT] as const].map(([name, value]) => [code(name), code(value)]),
+    [...numbers, ['DEFAULT_LOOPBACK_PORT', DEFAULT_LOOPBACK_PORT] as const].map(([name, value]) => [
+      code(name),
+      code(value),
+    ]),
   );
 }
 
@@ -131,10 +146,14 @@ function exitCodesSection(): string {
 }
 
 function loopbackLimitsSection(): string {
-  const comments = new Map([...memberComments(read('connection'), 'ConnectionLimits'), ...memberComments(read('server'), 'LoopbackLimits')]);
+  const comments = new Map([
+    ...memberComments(read('connection'), 'ConnectionLimits'),
+    ...memberComments(read('server'), 'LoopbackLimits'),
+  ]);
+  const limits: Record<string, number> = { ...DEFAULT_LOOPBACK_LIMITS };
   return table(
     ['limit', 'default', 'meaning'],
-    Object.entries(DEFAULT_LOOPBACK_LIMITS).map(([name, value]) => [code(name), code(value), comments.get(name) ?? '']),
+    Object.entries(limits).map(([name, value]) => [code(name), code(value), comments.get(name) ?? '']),
   );
 }
 
@@ -170,17 +189,24 @@ const BEGIN = /<!-- BEGIN GENERATED: ([a-z-]+) .*?-->\n/g;
 export function fillSections(document: string, sections: ReadonlyMap<string, string>): string {
   const seen = new Set<string>();
   const filled = document.replace(BEGIN, (begin: string, name: string) => {
-    if (!sections.has(name)) throw new Error(`PROTOCOL.md has a generated section "${name}" that the generator does not make.`);
+    if (!sections.has(name))
+      throw new Error(`PROTOCOL.md has a generated section "${name}" that the generator does not make.`);
     seen.add(name);
-    return `${begin}\u0000${name}\u0000`;
+    return `${begin}\uE000${name}\uE000`;
   });
   const missing = [...sections.keys()].filter((name) => !seen.has(name));
-  if (missing.length > 0) throw new Error(`PROTOCOL.md lacks the markers for: ${missing.join(', ')}. Add <!-- BEGIN GENERATED: NAME --> … <!-- END GENERATED: NAME --> where each belongs.`);
+  if (missing.length > 0)
+    throw new Error(
+      `PROTOCOL.md lacks the markers for: ${missing.join(', ')}. Add <!-- BEGIN GENERATED: NAME --> … <!-- END GENERATED: NAME --> where each belongs.`,
+    );
   const result = filled.replace(
-    /\u0000([a-z-]+)\u0000[\s\S]*?(<!-- END GENERATED: \1 -->)/g,
+    /\uE000([a-z-]+)\uE000[\s\S]*?(<!-- END GENERATED: \1 -->)/g,
     (_all, name: string, end: string) => `${sections.get(name)}\n${end}`,
   );
-  const unclosed = /\u0000([a-z-]+)\u0000/.exec(result);
-  if (unclosed) throw new Error(`PROTOCOL.md: the generated section "${unclosed[1]}" has no <!-- END GENERATED: ${unclosed[1]} --> marker.`);
+  const unclosed = /\uE000([a-z-]+)\uE000/.exec(result);
+  if (unclosed)
+    throw new Error(
+      `PROTOCOL.md: the generated section "${unclosed[1]}" has no <!-- END GENERATED: ${unclosed[1]} --> marker.`,
+    );
   return result;
 }

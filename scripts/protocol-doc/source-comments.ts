@@ -21,7 +21,11 @@ export function memberComments(source: string, declaration: string): Map<string,
     const trimmed = line.trim();
     if (depth === 1) {
       if (inDoc || trimmed.startsWith('/**')) {
-        const text = trimmed.replace(/^\/\*\*?/, '').replace(/\*\/$/, '').replace(/^\*\s?/, '').trim();
+        const text = trimmed
+          .replace(/^\/\*\*?/, '')
+          .replace(/\*\/$/, '')
+          .replace(/^\*\s?/, '')
+          .trim();
         pending = inDoc ? [...(pending ?? []), text] : [text];
         inDoc = !trimmed.endsWith('*/');
         continue;
@@ -43,4 +47,3 @@ export function memberComments(source: string, declaration: string): Map<string,
   }
   return comments;
 }
-

@@ -7,9 +7,15 @@ import type { ExtensionBrowser } from '../machine/browser.ts';
 import type { CustomerMachine } from '../machine/customer-machine.ts';
 import { waitFor } from '../machine/wait.ts';
 
-export async function closeAndCheckNothingLeft(machine: CustomerMachine, browser: ExtensionBrowser | undefined): Promise<void> {
+export async function closeAndCheckNothingLeft(
+  machine: CustomerMachine,
+  browser: ExtensionBrowser | undefined,
+): Promise<void> {
   await browser?.close();
   // Chromium closed the hosts' pipes: they must have exited.
-  await waitFor(async () => (await machine.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
+  await waitFor(async () => (await machine.runningHosts()).length === 0, {
+    timeoutMs: 5_000,
+    what: 'the hosts to exit',
+  });
   expect(await machine.findAtRest(machine.secrets())).toEqual([]);
 }

@@ -44,7 +44,10 @@ export function useTestServices(label: string, options: { keytarInThisProcess?: 
       const dir = await mkdtemp(join(services.root, `case${cases}-`));
       const vendorId = `${label}-test-${cases}`;
       const configPath = join(dir, 'vendor-config.json');
-      await writeFile(configPath, JSON.stringify({ ...services.demo, vendor: { ...services.demo.vendor, id: vendorId } }));
+      await writeFile(
+        configPath,
+        JSON.stringify({ ...services.demo, vendor: { ...services.demo.vendor, id: vendorId } }),
+      );
       const dataDir = join(dir, 'data');
       const env = isolatedEnv({
         ...services.keyring.env,

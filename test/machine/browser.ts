@@ -55,7 +55,8 @@ export async function launchExtensionBrowser(options: LaunchOptions): Promise<Ex
     ],
   });
   try {
-    const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+    const serviceWorker =
+      context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
     const extensionId = new URL(serviceWorker.url()).host;
     return {
       context,

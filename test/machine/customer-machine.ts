@@ -14,13 +14,22 @@ import type { Page } from 'playwright-core';
 import { parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './browser.ts';
-import { DEMO_CONFIG, HOST_BUNDLE, assertBundleBuilt, filesUnder, isolatedEnv, runCli, type CliResult } from './companion.ts';
+import {
+  DEMO_CONFIG,
+  HOST_BUNDLE,
+  assertBundleBuilt,
+  filesUnder,
+  isolatedEnv,
+  runCli,
+  type CliResult,
+} from './companion.ts';
 import { startKeyring, type Keyring } from './keyring.ts';
 
 const execFileAsync = promisify(execFile);
 
 /** Where Chromium records the URLs of visited pages and frames (tab sessions, history, UKM). */
-const BROWSER_URL_RECORDS = /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
+const BROWSER_URL_RECORDS =
+  /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
 
 export interface CustomerMachine {
   root: string;
@@ -50,7 +59,9 @@ export interface CustomerMachine {
   close(): Promise<void>;
 }
 
-export async function startCustomerMachine(options: { configPath?: string; label?: string } = {}): Promise<CustomerMachine> {
+export async function startCustomerMachine(
+  options: { configPath?: string; label?: string } = {},
+): Promise<CustomerMachine> {
   assertBundleBuilt();
   const root = await mkdtemp(join(tmpdir(), `devpay-${options.label ?? 'machine'}-`));
   const home = join(root, 'home');
@@ -63,7 +74,7 @@ export async function startCustomerMachine(options: { configPath?: string; label
 
   const cleanups: (() => Promise<unknown>)[] = [() => rm(root, { recursive: true, force: true })];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    for (const cleanup of cleanups.toReversed()) await cleanup().catch(() => {});
   };
   try {
     const keyring = await startKeyring();
@@ -138,7 +149,8 @@ export async function startCustomerMachine(options: { configPath?: string; label
             for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
               // Amazon itself puts the key in the vendor's redirect URL; the browser's own record of
               // visited URLs (tab sessions, history) keeps that URL. Anything else is a leak.
-              const inRedirectUrl = BROWSER_URL_RECORDS.test(relative) && text.slice(Math.max(0, at - urlPrefix.length), at) === urlPrefix;
+              const inRedirectUrl =
+                BROWSER_URL_RECORDS.test(relative) && text.slice(Math.max(0, at - urlPrefix.length), at) === urlPrefix;
               if (!inRedirectUrl) {
                 found.push(relative);
                 break;
