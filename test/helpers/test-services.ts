@@ -1,7 +1,8 @@
 /**
- * One private gnome-keyring, one License Service simulator (the demo products)
- * and one temporary folder for a whole test file: started before its tests,
- * stopped after them.
+ * Vitest hooks for tests of the host without a browser: one private
+ * gnome-keyring, one License Service simulator (the demo products) and one
+ * temporary folder for a whole test file, started before its tests and stopped
+ * after them; each case gets its own vendor id, data folder and environment.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

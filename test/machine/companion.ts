@@ -1,7 +1,8 @@
 /**
- * Running the built host (dist/devpay-companion.mjs) as a black box: as the CLI,
- * or as a browser would start it, over real pipes, plus a scan for secrets in
- * whatever it left behind.
+ * The built host (dist/devpay-companion.mjs) run as a black box: as the CLI, or
+ * as a browser starts it, talking frames over real pipes; an environment with
+ * nothing of the developer's session in it; and a scan for secrets in whatever
+ * it left behind (files, output).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,4 +1,7 @@
-/** Polls a condition until it holds, within a bound; says what it was waiting for when it gives up. */
+/**
+ * Polls a condition until it holds, within a bound; says what it was waiting
+ * for when it gives up. For the customer machine, the scripts and the tests.
+ */
 export async function waitFor(
   condition: () => Promise<boolean> | boolean,
   {
