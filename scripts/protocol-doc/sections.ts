@@ -102,7 +102,8 @@ function messageSection(group: NamedSchema[], schemas: NamedSchema[], source: st
       return `### ${name}\n\n${lead}${fieldTable(
         schema,
         comments,
-        schemas.filter((s) => !isVariantSchema(s.schema) && s.schema !== schema),
+        // Linked by name: the object schemas that have a section of their own here.
+        schemas.filter((s) => isObjectSchema(s.schema) && s.schema !== schema),
       )}`;
     })
     .join('\n\n');
