@@ -27,9 +27,12 @@ import { startKeyring, type Keyring } from './keyring.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** Where Chromium records the URLs of visited pages and frames (tab sessions, history, UKM). */
+/**
+ * Where Chromium records the URLs of visited pages and frames (tab sessions, history, most visited sites, UKM).
+ * Top Sites is written some seconds after a visit, so slow runs find it and fast ones do not.
+ */
 const BROWSER_URL_RECORDS =
-  /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
+  /\/Default\/(Sessions\/|History|Visited Links|Top Sites|Current |Last )|\/segmentation_platform\/ukm_db$/;
 
 export interface CustomerMachine {
   root: string;
