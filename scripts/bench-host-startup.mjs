@@ -40,7 +40,10 @@ const env = {
 const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const variants = [
   { name: 'bundle      node dist/devpay-companion.mjs', argv: [bundle, origin] },
-  { name: 'sources     node --import tsx native-host/main.ts', argv: ['--import', 'tsx', join(root, 'native-host', 'main.ts'), origin] },
+  {
+    name: 'sources     node --import tsx native-host/main.ts',
+    argv: ['--import', 'tsx', join(root, 'native-host', 'main.ts'), origin],
+  },
   { name: 'sources     tsx native-host/main.ts', argv: [tsxCli, join(root, 'native-host', 'main.ts'), origin] },
 ];
 
@@ -96,7 +99,9 @@ try {
   console.log(`  ${'variant'.padEnd(52)} ${'min'.padStart(8)} ${'median'.padStart(8)} ${'max'.padStart(8)}`);
   for (const [j, v] of variants.entries()) {
     const { min, median, max } = stats(times[j]);
-    console.log(`  ${v.name.padEnd(52)} ${min.toFixed(0).padStart(6)}ms ${median.toFixed(0).padStart(6)}ms ${max.toFixed(0).padStart(6)}ms`);
+    console.log(
+      `  ${v.name.padEnd(52)} ${min.toFixed(0).padStart(6)}ms ${median.toFixed(0).padStart(6)}ms ${max.toFixed(0).padStart(6)}ms`,
+    );
   }
   const speedup = stats(times[1]).median / stats(times[0]).median;
   console.log(`The bundle answers ${speedup.toFixed(1)}x faster than the sources under node --import tsx (median).`);

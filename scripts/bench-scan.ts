@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_PATH } from '../test/helpers/browser.ts';
+import { CHROMIUM_PATH } from '../test/machine/browser.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;

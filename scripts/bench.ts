@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createWorld } from '../test/helpers/world.ts';
-import { waitFor } from '../test/helpers/wait.ts';
+import { startCustomerMachine } from '../test/machine/customer-machine.ts';
+import { waitFor } from '../test/machine/wait.ts';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
@@ -31,24 +31,24 @@ const summary = (values: number[]) =>
 
 // --- 1. key on the page -> credentials stored ---
 console.log(`Key on the page -> credentials stored (${runs} purchases in headless Chromium)`);
-const world = await createWorld({ label: 'bench' });
+const machine = await startCustomerMachine({ label: 'bench' });
 const timings: number[] = [];
 try {
-  const install = await world.install();
+  const install = await machine.install();
   if (install.code !== 0) throw new Error(install.stderr);
-  const browser = await world.launch();
-  const product = world.config.products[0]!;
-  const hostLog = join(world.dataDir, 'logs', 'host.log');
+  const browser = await machine.launch();
+  const product = machine.config.products[0]!;
+  const hostLog = join(machine.dataDir, 'logs', 'host.log');
   const storedLines = () => {
     const text = existsSync(hostLog) ? readFileSync(hostLog, 'utf8') : '';
     return text.split('\n').filter((line) => / credentials (stored|replaced) /.test(line));
   };
   for (let run = 0; run < runs; run++) {
     // Each run is a first activation: forget the previous set.
-    await world.cli(['forget', '--product', product.code]);
+    await machine.cli(['forget', '--product', product.code]);
     const storedBefore = storedLines().length;
     const page = await browser.context.newPage();
-    await world.buy(page, product.code);
+    await machine.buy(page, product.code);
     // The key is in the top frame's HTML: it appears when that document is parsed.
     const keyShownAt = await page.frame({ name: 'aws' })!.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
@@ -70,12 +70,14 @@ try {
   }
   console.log(`  ${summary(timings)}`);
 } finally {
-  await world.close();
+  await machine.close();
 }
 
 // --- 2. host start-up ---
 console.log('\nHost start-up to its first reply (bundle vs TypeScript sources)');
-execFileSync(process.execPath, ['scripts/bench-host-startup.mjs', '--runs', String(Math.max(5, runs))], { stdio: 'inherit' });
+execFileSync(process.execPath, ['scripts/bench-host-startup.mjs', '--runs', String(Math.max(5, runs))], {
+  stdio: 'inherit',
+});
 
 // --- 3. sizes ---
 console.log('\nBundle sizes (raw / gzip)');
@@ -84,7 +86,9 @@ const sizeOf = (file: string) => {
   return `${(statSync(file).size / 1024).toFixed(1).padStart(7)} KiB / ${(gzipSync(bytes).length / 1024).toFixed(1).padStart(6)} KiB`;
 };
 const walk = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
 for (const file of walk('.output/chrome-mv3').filter((f) => /\.(js|html|css)$/.test(f))) {
   console.log(`  ${relative('.', file).padEnd(52)} ${sizeOf(file)}`);
 }

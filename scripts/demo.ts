@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maskIdentifier } from '../shared/activation-key.ts';
-import { createWorld, type World } from '../test/helpers/world.ts';
-import { waitFor } from '../test/helpers/wait.ts';
+import { startCustomerMachine, type CustomerMachine } from '../test/machine/customer-machine.ts';
+import { waitFor } from '../test/machine/wait.ts';
 
 const started = performance.now();
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -29,33 +29,38 @@ anything. (Amazon's pages and License Service are played by a local simulator.)
 `);
 
 const headless = !process.env.DISPLAY;
-let world: World | undefined;
+let machine: CustomerMachine | undefined;
 const interrupted = () => {
-  void world?.close().finally(() => process.exit(130));
+  void machine?.close().finally(() => process.exit(130));
 };
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
 
 try {
   say(bold('1. A throw-away customer machine'));
-  world = await createWorld({ label: 'demo' });
-  step(`Private keychain (gnome-keyring) and a temporary home in ${world.root}`);
-  step(`License Service simulator at ${world.sim.licenseServiceUrl}`);
-  const install = await world.install();
+  machine = await startCustomerMachine({ label: 'demo' });
+  step(`Private keychain (gnome-keyring) and a temporary home in ${machine.root}`);
+  step(`License Service simulator at ${machine.sim.licenseServiceUrl}`);
+  const install = await machine.install();
   if (install.code !== 0) throw new Error(`devpay-companion install failed:\n${install.stderr}`);
   step('Host registered with Chromium by `devpay-companion install`');
-  const browser = await world.launch({ headless });
-  step(`Chromium started (${headless ? 'headless: no display' : 'on your display'}) with the extension ${browser.extensionId}`);
+  const browser = await machine.launch({ headless });
+  step(
+    `Chromium started (${headless ? 'headless: no display' : 'on your display'}) with the extension ${browser.extensionId}`,
+  );
 
-  const product = world.config.products[0]!;
+  const product = machine.config.products[0]!;
   say(bold(`2. The customer buys "${product.name}"`));
   const page = await browser.context.newPage();
-  const hostLog = join(world.dataDir, 'logs', 'host.log');
+  const hostLog = join(machine.dataDir, 'logs', 'host.log');
   const seen = new Set<string>();
   const events: [RegExp, string][] = [
     [/ started by browser /, 'The extension connected to the desktop companion (native messaging)'],
     [/ activating /, 'The companion received the key and asks the License Service'],
-    [/ credentials (stored|replaced) /, 'Credentials stored, encrypted with AES-256-GCM; the data key is in the keychain'],
+    [
+      / credentials (stored|replaced) /,
+      'Credentials stored, encrypted with AES-256-GCM; the data key is in the keychain',
+    ],
   ];
   // Each step as it happens, from the host's log and the simulator's record, in time order.
   const toPerf = (epochMs: number) => performance.now() - (Date.now() - epochMs);
@@ -70,33 +75,39 @@ try {
         }
       }
     }
-    const issued = world!.sim.issued.at(-1);
+    const issued = machine!.sim.issued.at(-1);
     if (issued && !seen.has('issued')) {
       seen.add('issued');
-      fresh.push([toPerf(issued.issuedAt), `The License Service issued Access Key ID ${maskIdentifier(issued.accessKeyId)} (request ${issued.requestId})`]);
+      fresh.push([
+        toPerf(issued.issuedAt),
+        `The License Service issued Access Key ID ${maskIdentifier(issued.accessKeyId)} (request ${issued.requestId})`,
+      ]);
     }
     for (const [at, story] of fresh.sort((a, b) => a[0] - b[0])) step(story, at);
   };
   const stepTimer = setInterval(() => void followSteps(), 25);
 
-  await page.goto(world.sim.purchaseUrl(product.code));
-  step(`Purchase page: ${world.sim.purchaseUrl(product.code)}`);
-  const key = await world.buy(page, product.code);
+  await page.goto(machine.sim.purchaseUrl(product.code));
+  step(`Purchase page: ${machine.sim.purchaseUrl(product.code)}`);
+  const key = await machine.buy(page, product.code);
   step(`"Place your order": Amazon's confirmation shows the activation key ${maskIdentifier(key)} in the top frame`);
   await waitFor(() => seen.size === events.length + 1, { timeoutMs: 30_000, what: 'the credentials to be stored' });
   clearInterval(stepTimer);
 
   const popup = await browser.context.newPage();
   await popup.goto(browser.popupUrl);
-  await waitFor(async () => (await popup.getAttribute(`li.product[data-product="${product.code}"]`, 'data-state')) === 'activated', {
-    what: 'the popup to say activated',
-  });
+  await waitFor(
+    async () => (await popup.getAttribute(`li.product[data-product="${product.code}"]`, 'data-state')) === 'activated',
+    {
+      what: 'the popup to say activated',
+    },
+  );
   const badge = await browser.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
   step(`The extension's popup says "${product.name}: activated"; its toolbar badge shows "${badge}"`);
   await browser.close();
 
   say(bold('3. What the desktop product now finds: `devpay-companion status`'));
-  const status = await world.cli(['status']);
+  const status = await machine.cli(['status']);
   console.log(status.stdout.trimEnd());
   say(
     `The desktop product reads its credentials with \`devpay-companion credentials --product ${product.code}\`\n` +
@@ -107,6 +118,6 @@ try {
   process.exitCode = 1;
 } finally {
   say(bold('4. Cleaning up'));
-  await world?.close();
+  await machine?.close();
   step('Chromium, the simulator and the keychain stopped; temporary files removed');
 }

@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseOfUrl, loadCorpus, serveCorpus, type CorpusCase, type CorpusServer } from './capture/corpus.ts';
-import { launchExtensionBrowser, type ExtensionBrowser } from './helpers/browser.ts';
+import { launchExtensionBrowser, type ExtensionBrowser } from './machine/browser.ts';
 import { buildExtension } from './helpers/extension-build.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from './machine/wait.ts';
 
 interface Received {
   type: string;

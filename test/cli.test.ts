@@ -13,8 +13,8 @@ import { defaultDataDir, resolveSettings as resolveHostContext } from '../native
 import { HOST_VERSION } from '../native-host/version.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, runCli, type CliResult } from './helpers/companion.ts';
-import type { Keyring } from './helpers/keyring.ts';
+import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, runCli, type CliResult } from './machine/companion.ts';
+import type { Keyring } from './machine/keyring.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import { startTerminal } from './helpers/terminal.ts';
 import type { Simulator } from './simulator/server.ts';

@@ -19,7 +19,7 @@ import { doctorReportJson, renderDoctorReport, runDoctor } from '../native-host/
 import type { DoctorDeps } from '../native-host/doctor/types.ts';
 import { installHost } from '../native-host/install/install.ts';
 import { defaultInstallDir, launcherPath } from '../native-host/install/layout.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
+import { startKeyring, type Keyring } from './machine/keyring.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
 
 const execFileAsync = promisify(execFile);

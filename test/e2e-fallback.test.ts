@@ -4,17 +4,17 @@
  * `devpay-companion activate`, driven in a real terminal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, type World } from './helpers/world.ts';
-import { HOST_BUNDLE } from './helpers/companion.ts';
+import { startCustomerMachine, type CustomerMachine } from './machine/customer-machine.ts';
+import { HOST_BUNDLE } from './machine/companion.ts';
 import { startTerminal } from './helpers/terminal.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from './machine/wait.ts';
 
 const BACKUP = 'ACMEBK01';
 
-let world: World;
+let world: CustomerMachine;
 
 beforeAll(async () => {
-  world = await createWorld({ label: 'e2e-fallback' });
+  world = await startCustomerMachine({ label: 'e2e-fallback' });
 });
 
 afterAll(async () => {

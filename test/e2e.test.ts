@@ -9,9 +9,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { ExtensionBrowser } from './helpers/browser.ts';
-import { closeAndCheckNothingLeft, createWorld, type World } from './helpers/world.ts';
-import { waitFor } from './helpers/wait.ts';
+import type { ExtensionBrowser } from './machine/browser.ts';
+import { closeAndCheckNothingLeft } from './helpers/after-browser-test.ts';
+import { startCustomerMachine, type CustomerMachine } from './machine/customer-machine.ts';
+import { waitFor } from './machine/wait.ts';
 
 const BACKUP = 'ACMEBK01';
 const VAULT = 'ACMEPV02';
@@ -26,11 +27,11 @@ interface CredentialProcess {
   ProductToken: string;
 }
 
-let world: World;
+let world: CustomerMachine;
 let browser: ExtensionBrowser | undefined;
 
 beforeAll(async () => {
-  world = await createWorld({ label: 'e2e' });
+  world = await startCustomerMachine({ label: 'e2e' });
   const install = await world.install();
   expect(install.code, install.stderr).toBe(0);
 });

@@ -15,9 +15,9 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVendorConfig } from '../shared/config.ts';
-import { launchExtensionBrowser, type ExtensionBrowser } from './helpers/browser.ts';
+import { launchExtensionBrowser, type ExtensionBrowser } from './machine/browser.ts';
 import { buildExtension } from './helpers/extension-build.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from './machine/wait.ts';
 import { makeThrowAwayCertificate } from './simulator/certificate.ts';
 
 const vendor = parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8')));

@@ -11,7 +11,7 @@ import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pickKeyFromText, type FindResult } from '../extension/lib/key-finder.ts';
-import { CHROMIUM_PATH } from './helpers/browser.ts';
+import { CHROMIUM_PATH } from './machine/browser.ts';
 
 const FIXTURES = resolve('test/fixtures/pages');
 const K1 = 'ADMAY7DVLJTWHJ76MMBMQYT5LATA';

@@ -15,15 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExtensionBrowser } from './helpers/browser.ts';
-import { HOST_BUNDLE, findSecrets } from './helpers/companion.ts';
+import type { ExtensionBrowser } from './machine/browser.ts';
+import { HOST_BUNDLE, findSecrets } from './machine/companion.ts';
 import { buildExtension } from './helpers/extension-build.ts';
-import { waitFor } from './helpers/wait.ts';
-import { createWorld, type World } from './helpers/world.ts';
+import { waitFor } from './machine/wait.ts';
+import { startCustomerMachine, type CustomerMachine } from './machine/customer-machine.ts';
 
 const BACKUP = 'ACMEBK01';
 
-let world: World;
+let world: CustomerMachine;
 let buildDir: string;
 let extensionDir: string;
 let serve: ChildProcess | undefined;
@@ -80,7 +80,7 @@ function pageTriesPort(page: Page, url: string): Promise<{ opened: boolean; code
 }
 
 beforeAll(async () => {
-  world = await createWorld({ label: 'loopback-browser' });
+  world = await startCustomerMachine({ label: 'loopback-browser' });
   port = await startServe();
   // The extension learns the port from the vendor configuration it is built with: a copy of the demo's, with serve's port.
   buildDir = await mkdtemp(join(tmpdir(), 'devpay-loopback-extension-'));

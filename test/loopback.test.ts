@@ -18,7 +18,7 @@ import { HostUnavailableError } from '../extension/lib/host-transport.ts';
 import { createLoopbackTransport, type WebSocketLike } from '../extension/lib/loopback-transport.ts';
 import { createLogger } from '../native-host/log.ts';
 import { connectLoopback, LoopbackUnavailableError, serveLoopback, type LoopbackChannel, type LoopbackServer, type ServeLoopbackOptions } from '../native-host/api.ts';
-import { DEMO_CHROMIUM_ID, findSecrets, runCli } from './helpers/companion.ts';
+import { DEMO_CHROMIUM_ID, findSecrets, runCli } from './machine/companion.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 

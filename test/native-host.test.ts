@@ -12,8 +12,8 @@ import type { VendorConfig } from '../shared/config.ts';
 import { MAX_INBOUND_MESSAGE_BYTES, ReplySchema } from '../shared/messages.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './helpers/companion.ts';
-import { startKeyring, type Keyring } from './helpers/keyring.ts';
+import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './machine/companion.ts';
+import { startKeyring, type Keyring } from './machine/keyring.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 

@@ -19,8 +19,8 @@ import { createHostServices } from '../native-host/services.ts';
 import { CredentialStore, keychainAccount, type StoredCredentials } from '../native-host/store/credential-store.ts';
 import { keychainServiceName, openKeychain, probeKeychain } from '../native-host/store/keychain.ts';
 import { open, seal } from '../native-host/store/sealed-file.ts';
-import { findSecrets } from './helpers/companion.ts';
-import type { Keyring } from './helpers/keyring.ts';
+import { findSecrets } from './machine/companion.ts';
+import type { Keyring } from './machine/keyring.ts';
 import { useTestServices } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 

@@ -40,7 +40,7 @@ export interface TerminalOptions {
 }
 
 function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_/.,:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function startTerminal(command: string[], options: TerminalOptions = {}): Promise<Terminal> {
@@ -50,13 +50,24 @@ export async function startTerminal(command: string[], options: TerminalOptions 
   // Keep the pane after the command exits so its status can be read; no status bar in the screen.
   await writeFile(conf, 'set -g remain-on-exit on\nset -g status off\nset -g history-limit 5000\n');
   const env = { ...(options.env ?? process.env), TERM: 'xterm-256color' };
-  const tmux = (...args: string[]) => execFileAsync('tmux', ['-S', socket, '-f', conf, ...args], { env, cwd: options.cwd, timeout: 10_000 });
+  const tmux = (...args: string[]) =>
+    execFileAsync('tmux', ['-S', socket, '-f', conf, ...args], { env, cwd: options.cwd, timeout: 10_000 });
 
   // A shell runs the command and records its exit status in a file: more dependable than
   // tmux's pane_dead_status, which lags when tmux is slow to reap the process.
   const statusFile = join(dir, 'exit-status');
   const script = `${command.map(shellQuote).join(' ')}; echo $? > ${shellQuote(statusFile)}`;
-  await tmux('new-session', '-d', '-s', 'test', '-x', String(options.width ?? 160), '-y', String(options.height ?? 40), `/bin/sh -c ${shellQuote(script)}`);
+  await tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'test',
+    '-x',
+    String(options.width ?? 160),
+    '-y',
+    String(options.height ?? 40),
+    `/bin/sh -c ${shellQuote(script)}`,
+  );
 
   const screen = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'test')).stdout;
   const terminal: Terminal = {

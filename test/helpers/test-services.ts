@@ -1,7 +1,8 @@
 /**
- * One private gnome-keyring, one License Service simulator (the demo products)
- * and one temporary folder for a whole test file: started before its tests,
- * stopped after them.
+ * Vitest hooks for tests of the host without a browser: one private
+ * gnome-keyring, one License Service simulator (the demo products) and one
+ * temporary folder for a whole test file, started before its tests and stopped
+ * after them; each case gets its own vendor id, data folder and environment.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,8 @@ import { afterAll, beforeAll } from 'vitest';
 import type { VendorConfig } from '../../shared/config.ts';
 import { loadVendorConfig } from '../../native-host/settings.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
-import { DEMO_CONFIG, isolatedEnv } from './companion.ts';
-import { startKeyring, type Keyring } from './keyring.ts';
+import { DEMO_CONFIG, isolatedEnv } from '../machine/companion.ts';
+import { startKeyring, type Keyring } from '../machine/keyring.ts';
 
 export interface TestServices {
   keyring: Keyring;
@@ -44,7 +45,10 @@ export function useTestServices(label: string, options: { keytarInThisProcess?: 
       const dir = await mkdtemp(join(services.root, `case${cases}-`));
       const vendorId = `${label}-test-${cases}`;
       const configPath = join(dir, 'vendor-config.json');
-      await writeFile(configPath, JSON.stringify({ ...services.demo, vendor: { ...services.demo.vendor, id: vendorId } }));
+      await writeFile(
+        configPath,
+        JSON.stringify({ ...services.demo, vendor: { ...services.demo.vendor, id: vendorId } }),
+      );
       const dataDir = join(dir, 'data');
       const env = isolatedEnv({
         ...services.keyring.env,

@@ -1,6 +1,7 @@
 /**
- * `npm run simulator`: the DevPay simulator on its own, for the demo and for a
- * vendor's development. Prints its URLs, then one line per request.
+ * `npm run simulator`: the DevPay simulator on its own, for trying the extension
+ * by hand and for a vendor's development. Prints its URLs, then one line per
+ * request.
  */
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';

@@ -1,7 +1,8 @@
 /**
- * Running the built host (dist/devpay-companion.mjs) as a black box: as the CLI,
- * or as a browser would start it, over real pipes, plus a scan for secrets in
- * whatever it left behind.
+ * The built host (dist/devpay-companion.mjs) run as a black box: as the CLI, or
+ * as a browser starts it, talking frames over real pipes; an environment with
+ * nothing of the developer's session in it; and a scan for secrets in whatever
+ * it left behind (files, output).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -33,7 +34,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
   const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -66,9 +70,11 @@ export function parseFrames(bytes: Buffer): unknown[] {
   const out: unknown[] = [];
   let offset = 0;
   while (offset < bytes.length) {
-    if (bytes.length - offset < 4) throw new Error(`stdout holds ${bytes.length - offset} stray bytes after ${out.length} frames`);
+    if (bytes.length - offset < 4)
+      throw new Error(`stdout holds ${bytes.length - offset} stray bytes after ${out.length} frames`);
     const length = LE ? bytes.readUInt32LE(offset) : bytes.readUInt32BE(offset);
-    if (offset + 4 + length > bytes.length) throw new Error(`stdout holds a truncated frame after ${out.length} frames`);
+    if (offset + 4 + length > bytes.length)
+      throw new Error(`stdout holds a truncated frame after ${out.length} frames`);
     out.push(JSON.parse(bytes.subarray(offset + 4, offset + 4 + length).toString('utf8')));
     offset += 4 + length;
   }
@@ -131,8 +137,10 @@ export class NativeHostProcess {
           return JSON.parse(rest.subarray(4, 4 + length).toString('utf8')) as Record<string, unknown>;
         }
       }
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`host exited (stderr: ${this.stderr.slice(-500)})`);
-      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms (stderr: ${this.stderr.slice(-500)})`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`host exited (stderr: ${this.stderr.slice(-500)})`);
+      if (Date.now() > deadline)
+        throw new Error(`no reply within ${timeoutMs} ms (stderr: ${this.stderr.slice(-500)})`);
       await new Promise<void>((r) => {
         const t = setTimeout(done, Math.max(1, deadline - Date.now()));
         function done() {
@@ -185,17 +193,22 @@ function leakForms(secret: string): string[] {
 }
 
 /** Where any of the secrets shows up: files under the folders, and the given texts (stdout, stderr). */
-export async function findSecrets(secrets: string[], places: { dirs?: string[]; texts?: Record<string, string | Buffer> }): Promise<string[]> {
+export async function findSecrets(
+  secrets: string[],
+  places: { dirs?: string[]; texts?: Record<string, string | Buffer> },
+): Promise<string[]> {
   const found: string[] = [];
   const check = (where: string, content: string) => {
     for (const secret of secrets) {
       if (!secret) continue;
-      if (leakForms(secret).some((form) => content.includes(form))) found.push(`${where} holds a secret (${secret.slice(0, 4)}…)`);
+      if (leakForms(secret).some((form) => content.includes(form)))
+        found.push(`${where} holds a secret (${secret.slice(0, 4)}…)`);
     }
   };
   for (const dir of places.dirs ?? []) {
     for (const file of await filesUnder(dir)) check(file, (await readFile(file)).toString('latin1'));
   }
-  for (const [where, text] of Object.entries(places.texts ?? {})) check(where, typeof text === 'string' ? text : text.toString('latin1'));
+  for (const [where, text] of Object.entries(places.texts ?? {}))
+    check(where, typeof text === 'string' ? text : text.toString('latin1'));
   return found;
 }

@@ -1,6 +1,8 @@
 /**
- * Headless Chromium with the built extension, for end-to-end tests and the demo.
- * See ../shared/reference/testing-here.md for why each flag is here.
+ * Chromium (Debian's, or CHROMIUM_PATH) with a built extension loaded, headless
+ * unless asked otherwise: the customer machine's browser, also started directly
+ * by the extension's own browser tests. The flags keep it from reaching out and
+ * let the simulator play several sites on one loopback port.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -55,7 +57,8 @@ export async function launchExtensionBrowser(options: LaunchOptions): Promise<Ex
     ],
   });
   try {
-    const serviceWorker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+    const serviceWorker =
+      context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
     const extensionId = new URL(serviceWorker.url()).host;
     return {
       context,

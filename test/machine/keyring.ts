@@ -61,7 +61,15 @@ async function nameHasOwner(env: Record<string, string>, name: string): Promise<
   try {
     const { stdout } = await execFileAsync(
       'dbus-send',
-      ['--session', '--dest=org.freedesktop.DBus', '--type=method_call', '--print-reply', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', `string:${name}`],
+      [
+        '--session',
+        '--dest=org.freedesktop.DBus',
+        '--type=method_call',
+        '--print-reply',
+        '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.NameHasOwner',
+        `string:${name}`,
+      ],
       { env: { ...process.env, ...env }, timeout: 2000 },
     );
     return /boolean true/.test(stdout);
@@ -95,7 +103,9 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
   await writeFile(configPath, busConfig(socketPath));
 
   const children: ChildProcess[] = [];
-  const bus = spawn('dbus-daemon', [`--config-file=${configPath}`, '--nofork', '--nopidfile'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const bus = spawn('dbus-daemon', [`--config-file=${configPath}`, '--nofork', '--nopidfile'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(bus);
   let busErr = '';
   bus.stderr?.on('data', (d: Buffer) => (busErr += d.toString()));
@@ -107,7 +117,7 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
   };
   let keyringDaemon: ChildProcess | undefined;
   const stop = async () => {
-    for (const child of children.reverse()) {
+    for (const child of children.toReversed()) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT'); // a paused daemon cannot act on SIGTERM
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await waitForExit(child, 2000);
@@ -118,7 +128,15 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
 
   try {
     await waitUntil(async () => nameHasOwner(env, 'org.freedesktop.DBus'), 5000, `dbus-daemon (${busErr.trim()})`);
-    if (options.secretService === false) return { env, lock: async () => undefined, pause: () => undefined, resume: () => undefined, stopSecretService: async () => undefined, stop };
+    if (options.secretService === false)
+      return {
+        env,
+        lock: async () => undefined,
+        pause: () => undefined,
+        resume: () => undefined,
+        stopSecretService: async () => undefined,
+        stop,
+      };
     // No DISPLAY: gnome-keyring must never try to show a prompt.
     const daemonEnv: NodeJS.ProcessEnv = { ...process.env, ...env, HOME: root };
     delete daemonEnv.DISPLAY;
@@ -130,7 +148,11 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
     children.push(keyringDaemon);
     keyringDaemon.stdin?.end(PASSWORD);
     // The daemon owns the name some tens of milliseconds after it reads the password.
-    await waitUntil(async () => nameHasOwner(env, 'org.freedesktop.secrets'), 10_000, 'org.freedesktop.secrets on the private bus');
+    await waitUntil(
+      async () => nameHasOwner(env, 'org.freedesktop.secrets'),
+      10_000,
+      'org.freedesktop.secrets on the private bus',
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -165,7 +187,11 @@ export async function startKeyring(options: KeyringOptions = {}): Promise<Keyrin
         keyringDaemon.kill('SIGTERM');
         await waitForExit(keyringDaemon, 2000);
       }
-      await waitUntil(async () => !(await nameHasOwner(env, 'org.freedesktop.secrets')), 5000, 'gnome-keyring to leave the bus');
+      await waitUntil(
+        async () => !(await nameHasOwner(env, 'org.freedesktop.secrets')),
+        5000,
+        'gnome-keyring to leave the bus',
+      );
     },
     stop,
   };

@@ -1,8 +1,9 @@
 /**
  * A throw-away customer machine: a temporary home, a private gnome-keyring, the
  * License Service simulator, the host registered by its own installer, and
- * headless Chromium with the built extension. Shared by the end-to-end tests,
- * the demo and the benchmark, so all three exercise the same path.
+ * headless Chromium with the built extension. The end-to-end tests, the demo and
+ * the benchmark all start one, so all three exercise the same path. No test-runner
+ * code here (scripts import it): the assertions are the tests' own.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -10,20 +11,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../../shared/config.ts';
 import { startSimulator, type Simulator } from '../simulator/server.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './browser.ts';
-import { DEMO_CONFIG, HOST_BUNDLE, assertBundleBuilt, filesUnder, isolatedEnv, runCli, type CliResult } from './companion.ts';
+import {
+  DEMO_CONFIG,
+  HOST_BUNDLE,
+  assertBundleBuilt,
+  filesUnder,
+  isolatedEnv,
+  runCli,
+  type CliResult,
+} from './companion.ts';
 import { startKeyring, type Keyring } from './keyring.ts';
-import { waitFor } from './wait.ts';
 
 const execFileAsync = promisify(execFile);
 
-/** Where Chromium records the URLs of visited pages and frames (tab sessions, history, UKM). */
-const BROWSER_URL_RECORDS = /\/Default\/(Sessions\/|History|Visited Links|Current |Last )|\/segmentation_platform\/ukm_db$/;
+/**
+ * Where Chromium records the URLs of visited pages and frames (tab sessions, history, most visited sites, UKM).
+ * Top Sites is written some seconds after a visit, so slow runs find it and fast ones do not.
+ */
+const BROWSER_URL_RECORDS =
+  /\/Default\/(Sessions\/|History|Visited Links|Top Sites|Current |Last )|\/segmentation_platform\/ukm_db$/;
 
-export interface World {
+export interface CustomerMachine {
   root: string;
   config: VendorConfig;
   sim: Simulator;
@@ -46,14 +57,16 @@ export interface World {
   secrets(): string[];
   /** What `credentials --product CODE` must print: the last set the simulator issued for it. */
   issuedCredentialProcess(productCode: string): Record<string, unknown>;
-  /** Host processes still running for this world. */
+  /** Host processes still running for this machine. */
   runningHosts(): Promise<string[]>;
   close(): Promise<void>;
 }
 
-export async function createWorld(options: { configPath?: string; label?: string } = {}): Promise<World> {
+export async function startCustomerMachine(
+  options: { configPath?: string; label?: string } = {},
+): Promise<CustomerMachine> {
   assertBundleBuilt();
-  const root = await mkdtemp(join(tmpdir(), `devpay-${options.label ?? 'world'}-`));
+  const root = await mkdtemp(join(tmpdir(), `devpay-${options.label ?? 'machine'}-`));
   const home = join(root, 'home');
   const configHome = join(home, '.config');
   const dataDir = join(root, 'data');
@@ -64,7 +77,7 @@ export async function createWorld(options: { configPath?: string; label?: string
 
   const cleanups: (() => Promise<unknown>)[] = [() => rm(root, { recursive: true, force: true })];
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    for (const cleanup of cleanups.toReversed()) await cleanup().catch(() => {});
   };
   try {
     const keyring = await startKeyring();
@@ -83,7 +96,7 @@ export async function createWorld(options: { configPath?: string; label?: string
     });
     const cli = (args: string[], input?: string) => runCli(args, { env, input, timeoutMs: 30_000 });
 
-    const world: World = {
+    const machine: CustomerMachine = {
       root,
       config,
       sim,
@@ -139,7 +152,8 @@ export async function createWorld(options: { configPath?: string; label?: string
             for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) {
               // Amazon itself puts the key in the vendor's redirect URL; the browser's own record of
               // visited URLs (tab sessions, history) keeps that URL. Anything else is a leak.
-              const inRedirectUrl = BROWSER_URL_RECORDS.test(relative) && text.slice(Math.max(0, at - urlPrefix.length), at) === urlPrefix;
+              const inRedirectUrl =
+                BROWSER_URL_RECORDS.test(relative) && text.slice(Math.max(0, at - urlPrefix.length), at) === urlPrefix;
               if (!inRedirectUrl) {
                 found.push(relative);
                 break;
@@ -150,7 +164,7 @@ export async function createWorld(options: { configPath?: string; label?: string
         return [...new Set(found)];
       },
       async runningHosts() {
-        // A host of this world is any process whose environment points at this world's data folder.
+        // A host of this machine is any process whose environment points at this machine's data folder.
         const { stdout } = await execFileAsync('ps', ['-eo', 'pid=,args=']).catch(() => ({ stdout: '' }));
         const mine: string[] = [];
         for (const line of stdout.split('\n')) {
@@ -163,17 +177,9 @@ export async function createWorld(options: { configPath?: string; label?: string
       },
       close,
     };
-    return world;
+    return machine;
   } catch (error) {
     await close();
     throw error;
   }
-}
-
-/** After a browser test: the browser closed, its hosts exited, and no key or secret at rest. */
-export async function closeAndCheckNothingLeft(world: World, browser: ExtensionBrowser | undefined): Promise<void> {
-  await browser?.close();
-  // Chromium closed the hosts' pipes: they must have exited.
-  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 5_000, what: 'the hosts to exit' });
-  expect(await world.findAtRest(world.secrets())).toEqual([]);
 }
