@@ -8,7 +8,10 @@
 import type { Frame, Page } from 'puppeteer-core';
 import type { CliResult } from './companion.ts';
 import { launchExtensionFirefox, type ExtensionFirefox } from './firefox.ts';
-import { closeAndCheckNothingLeft, createWorld, type World } from './world.ts';
+import { expect } from 'vitest';
+import { findAtRestWithFirefox } from './firefox-at-rest.ts';
+import { waitFor } from './wait.ts';
+import { createWorld, type World } from './world.ts';
 
 export interface FirefoxWorld {
   world: World;
@@ -43,7 +46,9 @@ export async function createFirefoxWorld(label: string): Promise<FirefoxWorld> {
 /** After a Firefox test: Firefox closed, its hosts exited, and no key or secret at rest. */
 export async function closeFirefoxAndCheckNothingLeft(world: World, firefox: ExtensionFirefox | undefined): Promise<void> {
   await firefox?.close();
-  await closeAndCheckNothingLeft(world, undefined);
+  // Firefox closed the hosts' pipes: they must have exited.
+  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 10_000, what: 'the hosts to exit' });
+  expect(await findAtRestWithFirefox(world)).toEqual([]);
 }
 
 /** The frame showing `#activation-key` (Amazon's top frame on the split confirmation page). */

@@ -1,0 +1,44 @@
+/**
+ * The at-rest scan of world.ts, taught Firefox's own record of visited URLs.
+ * Amazon puts the key in the vendor's redirect URL, and Firefox's session store
+ * (sessionstore*.jsonlz4, mozLz4-compressed) keeps the URLs of open tabs and
+ * frames, as Chromium's Sessions do. A key found there counts only if it is not
+ * the value of an `ActivationKey=` URL parameter, checked in the decompressed text.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+// @ts-expect-error lz4js ships no types; decompressBlock(src, dst, sIndex, sLength, dIndex) returns the end index.
+import { decompressBlock } from 'lz4js';
+import type { World } from './world.ts';
+
+const SESSION_STORE = /\/\.mozilla\/firefox\/[^/]+\/(sessionstore\.jsonlz4|sessionstore-backups\/[^/]+\.jsonlz4[^/]*)$/;
+const MOZ_LZ4_MAGIC = 'mozLz40\0';
+
+/** mozLz4: magic, the decompressed size (uint32 LE), one LZ4 block. */
+export function decodeMozLz4(bytes: Buffer): string {
+  if (bytes.subarray(0, 8).toString('latin1') !== MOZ_LZ4_MAGIC) throw new Error('not a mozLz4 file');
+  const out = Buffer.alloc(bytes.readUInt32LE(8));
+  const end = decompressBlock(bytes, out, 12, bytes.length - 12, 0) as number;
+  return out.subarray(0, end).toString('utf8');
+}
+
+function onlyInRedirectUrls(text: string, secret: string): boolean {
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    if (!text.slice(0, at).endsWith('ActivationKey=')) return false;
+  }
+  return true;
+}
+
+/** world.findAtRest, except Firefox session-store files whose every hit is a redirect URL's key. */
+export async function findAtRestWithFirefox(world: World): Promise<string[]> {
+  const secrets = world.secrets().filter(Boolean);
+  const found: string[] = [];
+  for (const relative of await world.findAtRest(secrets)) {
+    if (SESSION_STORE.test(`/${relative}`)) {
+      const text = decodeMozLz4(await readFile(join(world.root, relative)));
+      if (secrets.every((secret) => onlyInRedirectUrls(text, secret))) continue;
+    }
+    found.push(relative);
+  }
+  return found;
+}
