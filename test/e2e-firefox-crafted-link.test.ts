@@ -4,16 +4,13 @@
  * activated until the customer confirms in the popup, and the key is never kept
  * in the add-on's local storage.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExtensionFirefox } from './helpers/firefox.ts';
+import { describe, expect, it } from 'vitest';
 import {
   badgeText,
-  closeFirefoxAndCheckNothingLeft,
-  createFirefoxWorld,
   extensionStorage,
   openFirefoxPopup,
   productStateIn,
-  type FirefoxWorld,
+  useFirefoxCustomer,
 } from './helpers/firefox-world.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -21,34 +18,18 @@ const BACKUP = 'ACMEBK01';
 /** Well over the pairing's wait for the other frame (1.5 s), so a wrongly sent key would have gone by then. */
 const SETTLE_MS = 3_000;
 
-let ff: FirefoxWorld;
-let firefox: ExtensionFirefox | undefined;
-
-beforeAll(async () => {
-  ff = await createFirefoxWorld('e2e-firefox-link');
-  const install = await ff.install();
-  expect(install.code, install.stderr).toBe(0);
-}, 120_000);
-
-afterAll(async () => {
-  await ff?.close();
-});
-
-afterEach(async () => {
-  await closeFirefoxAndCheckNothingLeft(ff.world, firefox);
-  firefox = undefined;
-}, 60_000);
+const customer = useFirefoxCustomer('e2e-firefox-link');
 
 async function activated(code: string): Promise<boolean> {
-  const result = await ff.world.cli(['status', '--json']);
+  const result = await customer.world.cli(['status', '--json']);
   expect(result.code, result.stderr).toBe(0);
   return (JSON.parse(result.stdout) as { products: { code: string; activated: boolean }[] }).products.find((p) => p.code === code)!.activated;
 }
 
 describe('a crafted link to the vendor’s redirect URL, in Firefox', { timeout: 150_000 }, () => {
   it('activates nothing by itself; the popup asks, and the customer’s confirmation activates', async () => {
-    const { world } = ff;
-    firefox = await ff.launch();
+    const { world } = customer;
+    const firefox = await customer.launch();
     const key = world.sim.purchase(BACKUP, 'attacker@devpay.test');
     const requestsBefore = world.sim.requests.length;
     const link = new URL(world.sim.redirectUrl);

@@ -5,29 +5,21 @@
  * customer finishes by pasting the key at the prompt of `devpay-companion
  * activate`, driven in a real terminal (as in e2e-fallback.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HOST_BUNDLE } from './helpers/companion.ts';
 import { findAtRestWithFirefox } from './helpers/firefox-at-rest.ts';
-import { buyInFirefox, createFirefoxWorld, openFirefoxPopup, productStateIn, type FirefoxWorld } from './helpers/firefox-world.ts';
+import { buyInFirefox, openFirefoxPopup, productStateIn, useFirefoxCustomer } from './helpers/firefox-world.ts';
 import { startTerminal } from './helpers/terminal.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const BACKUP = 'ACMEBK01';
 
-let ff: FirefoxWorld;
-
-beforeAll(async () => {
-  ff = await createFirefoxWorld('e2e-firefox-fallback');
-}, 120_000);
-
-afterAll(async () => {
-  await ff?.close();
-});
+const customer = useFirefoxCustomer('e2e-firefox-fallback', { install: false, checkEachTest: false });
 
 describe('Firefox when the host is not installed', { timeout: 150_000 }, () => {
   it('the popup offers the key and the command, and the terminal prompt finishes the job', async () => {
-    const { world } = ff;
-    const firefox = await ff.launch();
+    const { world } = customer;
+    const firefox = await customer.launch();
     const shownKey = await buyInFirefox(world, await firefox.newPage(), BACKUP);
 
     const popup = await openFirefoxPopup(firefox);

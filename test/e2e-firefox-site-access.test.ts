@@ -5,35 +5,18 @@
  * badge) and offer to ask, instead of doing nothing silently. With access (the
  * pref's default), a purchase activates: see e2e-firefox.test.ts.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExtensionFirefox } from './helpers/firefox.ts';
-import { badgeText, buyInFirefox, closeFirefoxAndCheckNothingLeft, createFirefoxWorld, openFirefoxPopup, type FirefoxWorld } from './helpers/firefox-world.ts';
+import { describe, expect, it } from 'vitest';
+import { badgeText, buyInFirefox, openFirefoxPopup, useFirefoxCustomer } from './helpers/firefox-world.ts';
 
 const BACKUP = 'ACMEBK01';
 /** Well past the time a content script and the host need to act on a confirmation page. */
 const SETTLE_MS = 3_000;
 
-let ff: FirefoxWorld;
-let firefox: ExtensionFirefox | undefined;
-
-beforeAll(async () => {
-  ff = await createFirefoxWorld('e2e-firefox-access');
-  const install = await ff.install();
-  expect(install.code, install.stderr).toBe(0);
-}, 120_000);
-
-afterAll(async () => {
-  await ff?.close();
-});
-
-afterEach(async () => {
-  await closeFirefoxAndCheckNothingLeft(ff.world, firefox);
-  firefox = undefined;
-}, 60_000);
+const customer = useFirefoxCustomer('e2e-firefox-access');
 
 describe('access to the purchase pages in Firefox', { timeout: 120_000 }, () => {
   it('not granted: the popup and the badge say so and offer to ask; a purchase is not picked up', async () => {
-    firefox = await ff.launch({ grantSiteAccess: false });
+    const firefox = await customer.launch({ grantSiteAccess: false });
     const popup = await openFirefoxPopup(firefox);
     await popup.waitForSelector('#site-access[data-state="missing"]');
     expect(await popup.$eval('#site-access', (el) => (el as HTMLElement).hidden)).toBe(false);
@@ -41,16 +24,16 @@ describe('access to the purchase pages in Firefox', { timeout: 120_000 }, () => 
     expect(await popup.$$eval('#site-access button[data-action="grant-site-access"]', (els) => els.length)).toBe(1);
     expect(await badgeText(popup)).toBe('!');
 
-    const before = ff.world.sim.requests.length;
-    await buyInFirefox(ff.world, await firefox.newPage(), BACKUP);
+    const before = customer.world.sim.requests.length;
+    await buyInFirefox(customer.world, await firefox.newPage(), BACKUP);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    expect(ff.world.sim.requests.length).toBe(before);
+    expect(customer.world.sim.requests.length).toBe(before);
     // Still said after the (silent) purchase.
     expect(await badgeText(popup)).toBe('!');
   });
 
   it('granted (Firefox’s default): no access notice and no badge', async () => {
-    firefox = await ff.launch({ grantSiteAccess: true });
+    const firefox = await customer.launch({ grantSiteAccess: true });
     const popup = await openFirefoxPopup(firefox);
     await popup.waitForSelector('#site-access[data-state="granted"]', { timeout: 10_000 });
     expect(await popup.$eval('#site-access', (el) => (el as HTMLElement).hidden)).toBe(true);

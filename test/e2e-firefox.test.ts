@@ -5,42 +5,23 @@
  * gnome-keyring. The same scenarios as e2e.test.ts; each starts and closes
  * Firefox, then checks that no key or secret is at rest and no host is left.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExtensionFirefox } from './helpers/firefox.ts';
+import { describe, expect, it } from 'vitest';
 import {
   badgeText,
   buyInFirefox,
-  closeFirefoxAndCheckNothingLeft,
-  createFirefoxWorld,
   openFirefoxPopup,
   productStateIn,
-  type FirefoxWorld,
+  useFirefoxCustomer,
 } from './helpers/firefox-world.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const BACKUP = 'ACMEBK01';
 const HOUR = 60 * 60 * 1000;
 
-let ff: FirefoxWorld;
-let firefox: ExtensionFirefox | undefined;
-
-beforeAll(async () => {
-  ff = await createFirefoxWorld('e2e-firefox');
-  const install = await ff.install();
-  expect(install.code, install.stderr).toBe(0);
-}, 120_000);
-
-afterAll(async () => {
-  await ff?.close();
-});
-
-afterEach(async () => {
-  await closeFirefoxAndCheckNothingLeft(ff.world, firefox);
-  firefox = undefined;
-}, 60_000);
+const customer = useFirefoxCustomer('e2e-firefox');
 
 async function statusOf(code: string) {
-  const result = await ff.world.cli(['status', '--json']);
+  const result = await customer.world.cli(['status', '--json']);
   expect(result.code, result.stderr).toBe(0);
   const status = JSON.parse(result.stdout) as { products: { code: string; activated: boolean }[] };
   return status.products.find((p) => p.code === code)!;
@@ -49,9 +30,9 @@ async function statusOf(code: string) {
 // Firefox takes far longer than Chromium to start (tens of seconds on a loaded two-core machine).
 describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
   it('an expired key stores nothing and the popup links the activate URL', async () => {
-    const { world } = ff;
+    const { world } = customer;
     world.sim.ageNewKeys(HOUR + 60_000);
-    firefox = await ff.launch();
+    const firefox = await customer.launch();
     await buyInFirefox(world, await firefox.newPage(), BACKUP);
 
     const popup = await openFirefoxPopup(firefox);
@@ -65,8 +46,8 @@ describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
   });
 
   it('a hostile page on an origin that is not allowed cannot hand over a valid key', async () => {
-    const { world } = ff;
-    firefox = await ff.launch();
+    const { world } = customer;
+    const firefox = await customer.launch();
     const before = world.sim.requests.length;
     const page = await firefox.newPage();
     await page.goto(world.sim.hostileUrl);
@@ -80,8 +61,8 @@ describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
   });
 
   it('a purchase activates the product: the stored set is exactly the one issued', async () => {
-    const { world } = ff;
-    firefox = await ff.launch();
+    const { world } = customer;
+    const firefox = await customer.launch();
     await buyInFirefox(world, await firefox.newPage(), BACKUP);
     await waitFor(async () => (await statusOf(BACKUP)).activated, { timeoutMs: 20_000, what: 'the product to be activated' });
 

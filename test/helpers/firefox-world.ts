@@ -8,7 +8,7 @@
 import type { Frame, Page } from 'puppeteer-core';
 import type { CliResult } from './companion.ts';
 import { launchExtensionFirefox, type ExtensionFirefox } from './firefox.ts';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { findAtRestWithFirefox } from './firefox-at-rest.ts';
 import { waitFor } from './wait.ts';
 import { createWorld, type World } from './world.ts';
@@ -49,6 +49,48 @@ export async function closeFirefoxAndCheckNothingLeft(world: World, firefox: Ext
   // Firefox closed the hosts' pipes: they must have exited.
   await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 10_000, what: 'the hosts to exit' });
   expect(await findAtRestWithFirefox(world)).toEqual([]);
+}
+
+export interface FirefoxCustomer {
+  readonly world: World;
+  /** Starts Firefox; with `checkEachTest`, closed and checked after the test. */
+  launch(options?: { grantSiteAccess?: boolean }): Promise<ExtensionFirefox>;
+}
+
+/**
+ * One Firefox world for a whole test file (the host registered unless `install`
+ * is false); after each test, with `checkEachTest`, Firefox is closed and nothing
+ * may be left at rest or running. Firefox takes tens of seconds to start on a
+ * loaded two-core machine, hence the long hook timeouts.
+ */
+export function useFirefoxCustomer(label: string, options: { install?: boolean; checkEachTest?: boolean } = {}): FirefoxCustomer {
+  let ff: FirefoxWorld | undefined;
+  let current: ExtensionFirefox | undefined;
+  beforeAll(async () => {
+    ff = await createFirefoxWorld(label);
+    if (options.install ?? true) {
+      const install = await ff.install();
+      expect(install.code, install.stderr).toBe(0);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await ff?.close();
+  });
+  if (options.checkEachTest ?? true) {
+    afterEach(async () => {
+      await closeFirefoxAndCheckNothingLeft(ff!.world, current);
+      current = undefined;
+    }, 60_000);
+  }
+  return {
+    get world() {
+      return ff!.world;
+    },
+    async launch(launchOptions) {
+      current = await ff!.launch(launchOptions);
+      return current;
+    },
+  };
 }
 
 /** The frame showing `#activation-key` (Amazon's top frame on the split confirmation page). */
