@@ -34,6 +34,15 @@ export async function createFirefoxWorld(label: string): Promise<FirefoxWorld> {
         ...options,
       });
       launched.push(firefox);
+      // Firefox keeps both cores busy for a while after it starts; a host started meanwhile can miss the
+      // extension's 5 s hello deadline. Wait, as a customer's browser would have, until the popup has
+      // checked the host once (reachable or not), then start the test.
+      const popup = await openFirefoxPopup(firefox);
+      await waitFor(async () => !['checking', 'unknown'].includes((await popup.$eval('#host', (el) => el.getAttribute('data-state'))) ?? 'unknown'), {
+        timeoutMs: 30_000,
+        what: 'the first check of the host',
+      });
+      await popup.close();
       return firefox;
     },
     async close() {

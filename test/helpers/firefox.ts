@@ -75,6 +75,11 @@ export async function launchExtensionFirefox(options: FirefoxLaunchOptions): Pro
       'extensions.originControls.grantByDefault': options.grantSiteAccess ?? true,
       'browser.shell.checkDefaultBrowser': false,
       'datareporting.policy.dataSubmissionEnabled': false,
+      // Less background work competing with the host for the CPU.
+      'dom.ipc.processCount': 1,
+      'browser.safebrowsing.malware.enabled': false,
+      'browser.safebrowsing.phishing.enabled': false,
+      'network.captive-portal-service.enabled': false,
     },
   });
   const extensionBase = `moz-extension://${FIREFOX_ADDON_UUID}/`;
