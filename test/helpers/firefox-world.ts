@@ -37,12 +37,18 @@ export async function createFirefoxWorld(label: string): Promise<FirefoxWorld> {
       // Firefox keeps both cores busy for a while after it starts; a host started meanwhile can miss the
       // extension's 5 s hello deadline. Wait, as a customer's browser would have, until the popup has
       // checked the host once (reachable or not), then start the test.
-      const popup = await openFirefoxPopup(firefox);
-      await waitFor(async () => !['checking', 'unknown'].includes((await popup.$eval('#host', (el) => el.getAttribute('data-state'))) ?? 'unknown'), {
-        timeoutMs: 30_000,
-        what: 'the first check of the host',
-      });
-      await popup.close();
+      try {
+        const popup = await openFirefoxPopup(firefox);
+        await waitFor(async () => !['checking', 'unknown'].includes((await popup.$eval('#host', (el) => el.getAttribute('data-state'))) ?? 'unknown'), {
+          timeoutMs: 30_000,
+          what: 'the first check of the host',
+        });
+        await popup.close();
+      } catch (error) {
+        // The next launch uses the same profile: this Firefox must not outlive a failed start.
+        await firefox.close();
+        throw error;
+      }
       return firefox;
     },
     async close() {
@@ -126,9 +132,17 @@ export async function buyInFirefox(world: World, page: Page, productCode: string
 export async function openFirefoxPopup(firefox: ExtensionFirefox): Promise<Page> {
   const popup = await firefox.newPage();
   // The page loads, but BiDi's wait for it fails on the switch to the add-on's process
-  // (NS_ERROR_NOT_AVAILABLE or a timeout): wait for the popup's own "loaded" mark instead.
-  void popup.goto(firefox.popupUrl, { timeout: 15_000 }).catch(() => undefined);
-  await popup.waitForSelector('#app[data-loaded]', { timeout: 20_000 });
+  // (NS_ERROR_NOT_AVAILABLE or a timeout), and now and then the load itself is dropped:
+  // wait for the popup's own "loaded" mark, and navigate once more if it does not come.
+  for (let attempt = 1; ; attempt++) {
+    void popup.goto(firefox.popupUrl, { timeout: 15_000 }).catch(() => undefined);
+    try {
+      await popup.waitForSelector('#app[data-loaded]', { timeout: 20_000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
   return popup;
 }
 

@@ -76,7 +76,6 @@ export async function launchExtensionFirefox(options: FirefoxLaunchOptions): Pro
       'browser.shell.checkDefaultBrowser': false,
       'datareporting.policy.dataSubmissionEnabled': false,
       // Less background work competing with the host for the CPU.
-      'dom.ipc.processCount': 1,
       'browser.safebrowsing.malware.enabled': false,
       'browser.safebrowsing.phishing.enabled': false,
       'network.captive-portal-service.enabled': false,
