@@ -1,9 +1,11 @@
 /**
- * The at-rest scan of world.ts, taught Firefox's own record of visited URLs.
- * Amazon puts the key in the vendor's redirect URL, and Firefox's session store
- * (sessionstore*.jsonlz4, mozLz4-compressed) keeps the URLs of open tabs and
- * frames, as Chromium's Sessions do. A key found there counts only if it is not
- * the value of an `ActivationKey=` URL parameter, checked in the decompressed text.
+ * The at-rest scan of world.ts, taught Firefox's own records of visited URLs.
+ * Amazon puts the key in the vendor's redirect URL, and Firefox keeps visited
+ * URLs in its history (places.sqlite and its -wal) and the URLs of open tabs and
+ * frames in its session store (sessionstore*.jsonlz4, mozLz4-compressed), as
+ * Chromium's History and Sessions do. A key found there counts only if it is not
+ * the value of an `ActivationKey=` URL parameter (the session store is
+ * decompressed first).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { decompressBlock } from 'lz4js';
 import type { World } from './world.ts';
 
 const SESSION_STORE = /\/\.mozilla\/firefox\/[^/]+\/(sessionstore\.jsonlz4|sessionstore-backups\/[^/]+\.jsonlz4[^/]*)$/;
+const HISTORY = /\/\.mozilla\/firefox\/[^/]+\/places\.sqlite(-wal)?$/;
 const MOZ_LZ4_MAGIC = 'mozLz40\0';
 
 /** mozLz4: magic, the decompressed size (uint32 LE), one LZ4 block. */
@@ -29,13 +32,15 @@ function onlyInRedirectUrls(text: string, secret: string): boolean {
   return true;
 }
 
-/** world.findAtRest, except Firefox session-store files whose every hit is a redirect URL's key. */
+/** world.findAtRest, except Firefox's URL records whose every hit is a redirect URL's key. */
 export async function findAtRestWithFirefox(world: World): Promise<string[]> {
   const secrets = world.secrets().filter(Boolean);
   const found: string[] = [];
   for (const relative of await world.findAtRest(secrets)) {
-    if (SESSION_STORE.test(`/${relative}`)) {
-      const text = decodeMozLz4(await readFile(join(world.root, relative)));
+    const path = `/${relative}`;
+    if (SESSION_STORE.test(path) || HISTORY.test(path)) {
+      const bytes = await readFile(join(world.root, relative));
+      const text = SESSION_STORE.test(path) ? decodeMozLz4(bytes) : bytes.toString('latin1');
       if (secrets.every((secret) => onlyInRedirectUrls(text, secret))) continue;
     }
     found.push(relative);
