@@ -49,7 +49,8 @@ describe('a crafted link to the vendor’s redirect URL, in Firefox', { timeout:
     expect(JSON.stringify(await extensionStorage(popup, 'local'))).not.toContain(key);
     expect(world.sim.requests.length).toBe(requestsBefore);
 
-    await popup.click(`${row} button[data-action="confirm-key"]`);
+    // Pressed in the page: the popup redraws on every state change, which can detach a button between finding and clicking it.
+    await popup.$eval(`${row} button[data-action="confirm-key"]`, (button) => (button as HTMLButtonElement).click());
     await waitFor(() => activated(BACKUP), { timeoutMs: 30_000, what: 'the product to be activated' });
     const issued = world.sim.issued.filter((s) => s.productCode === BACKUP).at(-1)!;
     const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as { AccessKeyId: string };
