@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(fonts-liberation libsecret-1-dev gnome-keyring dbus tmux)
+# The Firefox tests drive Debian's Firefox ESR, unless FIREFOX_PATH names another.
+if [ -n "${FIREFOX_PATH:-}" ] && [ -x "${FIREFOX_PATH}" ]; then :; else DEB_PACKAGES+=(firefox-esr); fi
 # The browser tests drive Debian's Chromium, unless CHROMIUM_PATH names another (Ubuntu's is a snap).
 if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then :; else DEB_PACKAGES+=(chromium); fi
 
@@ -37,5 +39,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-echo "setup: building the host and the extension"
+echo "setup: building the host and the extension (Chromium and Firefox)"
 npm run --silent build >/dev/null
+npm run --silent build:firefox >/dev/null

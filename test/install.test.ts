@@ -510,6 +510,8 @@ describe('Snap and Flatpak browsers', () => {
     const [snapFirefox, snapChromium, flatpakFirefox] = findings;
     expect(snapFirefox!.summary).toMatch(/portal/);
     expect(snapFirefox!.steps.join(' ')).toMatch(/~\/\.mozilla\/native-messaging-hosts/);
+    // The loopback channel cannot help Firefox (its add-on origin is a per-install UUID): the paste is the way out.
+    expect(snapFirefox!.steps.join(' ')).toMatch(/serve` does not help Firefox.*devpay-companion activate/);
     expect(snapChromium!.steps[0]).toMatch(/devpay-companion serve.*127\.0\.0\.1:47815.*devpay-companion activate/);
     expect(flatpakFirefox!.steps.join(' ')).toContain('flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox');
     expect(detectSandboxedBrowsers({ ...s.platform, os: 'darwin' }, existsSync, HOST, 1)).toEqual([]);

@@ -112,6 +112,15 @@ export const STRINGS = {
     'unknown-product': 'A page gave a key for a product this companion does not manage. It was not used.',
   },
 
+  siteAccess: {
+    heading: 'Access to the purchase pages',
+    missing: (vendorName: string) =>
+      `This extension may not read the purchase confirmation pages, so it cannot pick up a key after you buy from ${vendorName}. Allow it, then buy or reload the confirmation page.`,
+    grant: 'Allow access to the purchase pages',
+    refused: 'Access was not given. You can also allow it from the browser’s extensions menu.',
+    badgeTitle: 'Activation companion: needs access to the purchase pages. Open to allow it.',
+  },
+
   badge: {
     activated: (name: string) => `${name} activated`,
     attention: (name: string) => `${name}: action needed. Open to see what to do.`,

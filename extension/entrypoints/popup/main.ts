@@ -7,6 +7,7 @@ import { browser } from 'wxt/browser';
 import { PopupStateSchema, StateChangedSchema, type PopupRequest, type PopupState } from '../../lib/runtime-messages.ts';
 import { STRINGS } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
+import { showSiteAccess } from './site-access-view.ts';
 import './style.css';
 
 const root = document.getElementById('app')!;
@@ -76,3 +77,4 @@ browser.runtime.onMessage.addListener((message: unknown, sender: { id?: string; 
 });
 
 void ask({ type: 'popup:open' });
+void showSiteAccess(document.getElementById('site-access')!);
