@@ -5,7 +5,7 @@
  * Prints each step with its time, then `devpay-companion status`, and cleans up.
  */
 import { maskIdentifier } from '../shared/activation-key.ts';
-import { badgeText, buyInFirefox, createFirefoxWorld, openFirefoxPopup, productStateIn, type FirefoxWorld } from '../test/helpers/firefox-world.ts';
+import { badgeText, buyInFirefox, createFirefoxWorld, openFirefoxPopup, productStateIn, type FirefoxWorld } from '../test/machine/firefox-machine.ts';
 import { waitFor } from '../test/machine/wait.ts';
 
 const started = performance.now();

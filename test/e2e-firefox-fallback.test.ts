@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HOST_BUNDLE } from './machine/companion.ts';
-import { findAtRestWithFirefox } from './helpers/firefox-at-rest.ts';
+import { findAtRestWithFirefox } from './machine/firefox-at-rest.ts';
 import { buyInFirefox, openFirefoxPopup, productStateIn, useFirefoxCustomer } from './helpers/firefox-world.ts';
 import { startTerminal } from './helpers/terminal.ts';
 import { waitFor } from './machine/wait.ts';

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 // @ts-expect-error lz4js ships no types; decompressBlock(src, dst, sIndex, sLength, dIndex) returns the end index.
 import { decompressBlock } from 'lz4js';
-import type { CustomerMachine } from '../machine/customer-machine.ts';
+import type { CustomerMachine } from './customer-machine.ts';
 
 const SESSION_STORE = /\/\.mozilla\/firefox\/[^/]+\/(sessionstore\.jsonlz4|sessionstore-backups\/[^/]+\.jsonlz4[^/]*)$/;
 const HISTORY = /\/\.mozilla\/firefox\/[^/]+\/places\.sqlite(-wal)?$/;
