@@ -476,7 +476,7 @@ export class ActivationController {
       return;
     }
     const nextStep: NextStep = error.reason === 'protocol-mismatch' ? 'update' : 'install';
-    this.fail(slot, 'fallback', { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable[error.reason], nextStep }, by);
+    this.fail(slot, 'fallback', { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable(error.reason), nextStep }, by);
   }
 
   private fail(slot: Slot, phase: Exclude<Phase, 'in-progress' | 'confirm-key'>, error: AttemptError, by: 'page' | 'customer', route: HostRoute | null = null): void {
