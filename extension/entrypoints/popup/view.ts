@@ -49,10 +49,10 @@ function button(label: string, action: PopupAction, product: string | null, hand
   return el;
 }
 
-function link(href: string, label: string, kind: string): HTMLAnchorElement {
+function link(href: string, label: string, kind: string, product: string | null): HTMLAnchorElement {
   return h(
     'a',
-    { href, target: '_blank', rel: 'noopener noreferrer', 'data-link': kind, 'data-focus': `link:${kind}:${href}` },
+    { href, target: '_blank', rel: 'noopener noreferrer', 'data-link': kind, 'data-focus': `${product ?? UNKNOWN_PRODUCT_ATTR}:link:${kind}` },
     label,
     h('span', { class: 'visually-hidden' }, ' ' + t('action.opensInNewTab')),
   );
@@ -159,9 +159,9 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
 
   const links = h('p', { class: 'links' });
   const wantsNewKey = product.error?.nextStep === 'new-key' || product.state === 'unreadable' || product.state === 'not-activated';
-  links.append(link(state.activateUrl, t('action.getNewKey'), 'activate'));
+  links.append(link(state.activateUrl, t('action.getNewKey'), 'activate', code));
   if (wantsNewKey) links.firstElementChild?.classList.add('emphasis');
-  if (product.homepage) links.append(' ', link(product.homepage, t('action.productPage'), 'homepage'));
+  if (product.homepage) links.append(' ', link(product.homepage, t('action.productPage'), 'homepage', code));
   row.append(links);
   return row;
 }
