@@ -139,3 +139,13 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
     await world.close();
   }
 }
+
+/**
+ * A picture of the popup as the customer sees it: the page's content only, no focus
+ * ring, at the toolbar popup's width. Returns the file's path.
+ */
+export async function savePopupScreenshot(popup: Page, file: string): Promise<string> {
+  await popup.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await popup.locator('body').screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+  return file;
+}

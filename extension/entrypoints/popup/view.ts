@@ -67,7 +67,7 @@ function labelled(label: string, text: string | Node): DocumentFragment {
 
 /** The state in words, with a symbol that repeats it for sighted readers (hidden from screen readers). */
 export function stateText(state: PopupState['products'][number]['state']): HTMLElement {
-  const symbol = state === 'activated' ? '✓' : state === 'in-progress' ? '…' : ATTENTION_STATES.has(state) ? '!' : '●';
+  const symbol = state === 'activated' ? '✓' : state === 'in-progress' ? '↻' : ATTENTION_STATES.has(state) ? '!' : '●';
   return h('strong', {}, h('span', { class: 'state-symbol', 'aria-hidden': 'true' }, symbol + ' '), t(PRODUCT_STATE_KEYS[state]));
 }
 
