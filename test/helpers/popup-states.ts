@@ -42,7 +42,7 @@ export async function openPopup(browser: ExtensionBrowser): Promise<Page> {
 
 async function waitForState(popup: Page, code: string, state: string): Promise<void> {
   await waitFor(async () => (await productState(popup, code)) === state, { timeoutMs: 60_000, what: `the popup to show ${code} as ${state}` }).catch(async (error: Error) => {
-    const shown = await popup.evaluate(() => document.body.innerText).catch(() => '(no page)');
+    const shown = await popup.evaluate(() => Array.from(document.querySelectorAll('li.product, #host'), (el) => el.textContent).join('\n')).catch(() => '(no page)');
     throw new Error(`${error.message}. The popup shows:\n${shown}`);
   });
   // The host check that opening the popup starts has answered (no "Checking…" in the picture).
@@ -128,7 +128,7 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
     }
     // A slow License Service: the popup shows the activation under way.
     if (states.includes('activating')) {
-      world.sim.faults.latencyMs = 6_000;
+      world.sim.faults.latencyMs = 4_000;
       await buy(VAULT);
       await scene('activating', VAULT, 'in-progress', async (popup) => {
         world.sim.faults.latencyMs = 0;
