@@ -4,6 +4,7 @@
  * the built extension, and the popup opened as its own page. Shared by the popup
  * tests (axe, keyboard) and `npm run screenshots`, so the pictures show what is tested.
  */
+import { resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { ExtensionBrowser } from './browser.ts';
 import { waitFor } from './wait.ts';
@@ -142,10 +143,10 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
 
 /**
  * A picture of the popup as the customer sees it: the page's content only, no focus
- * ring, at the toolbar popup's width. Returns the file's path.
+ * ring, at the toolbar popup's width. Returns the file's absolute path.
  */
 export async function savePopupScreenshot(popup: Page, file: string): Promise<string> {
   await popup.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   await popup.locator('body').screenshot({ path: file, animations: 'disabled', caret: 'hide' });
-  return file;
+  return resolve(file);
 }
