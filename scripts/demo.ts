@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import { createWorld, type World } from '../test/helpers/world.ts';
+import { savePopupScreenshot } from '../test/helpers/popup-states.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 
 const started = performance.now();
@@ -93,6 +94,8 @@ try {
   });
   const badge = await browser.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
   step(`The extension's popup says "${product.name}: activated"; its toolbar badge shows "${badge}"`);
+  // Kept outside the throw-away machine, which is removed at the end.
+  step(`A picture of the popup: ${await savePopupScreenshot(popup, '.output/demo-popup.png')}`);
   await browser.close();
 
   say(bold('3. What the desktop product now finds: `devpay-companion status`'));
