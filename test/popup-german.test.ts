@@ -24,7 +24,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-it('speaks German in the popup, the badge and the extension name', async () => {
+it('speaks German in the popup, the badge and the extension name', { timeout: 120_000 }, async () => {
   await world.buy(await browser!.context.newPage(), BACKUP);
   const popup = await openPopup(browser!);
   await waitFor(async () => (await productState(popup, BACKUP)) === 'fallback', { timeoutMs: 60_000, what: 'the fallback state' });
