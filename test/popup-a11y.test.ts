@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { focusableInOrder, pressOn, runAxe, tabStops, type AxeFinding, type TabStop } from './helpers/popup-checks.ts';
-import { POPUP_STATES, productState, rowSelector, visitPopupStates, type PopupStateName } from './helpers/popup-states.ts';
+import { POPUP_STATES, announcements, productState, rowSelector, visitPopupStates, type PopupStateName } from './helpers/popup-states.ts';
 import { waitFor } from './helpers/wait.ts';
 
 interface Seen {
@@ -40,7 +40,7 @@ beforeAll(async () => {
         axe: await runAxe(popup),
         stops: await tabStops(popup),
         focusable: await focusableInOrder(popup),
-        live: (await popup.textContent('#live')) ?? '',
+        live: (await announcements(popup)).join(' '),
         productName: ((await row.locator('.product-name').textContent()) ?? '').trim(),
         stateWords: ((await row.locator('.product-state strong').textContent()) ?? '').replace(/^\S+\s/, '').trim(),
       };
