@@ -42,7 +42,7 @@ beforeAll(async () => {
         focusable: await focusableInOrder(popup),
         live: (await announcements(popup)).join(' '),
         productName: ((await row.locator('.product-name').textContent()) ?? '').trim(),
-        stateWords: ((await row.locator('.product-state strong').textContent()) ?? '').replace(/^\S+\s/, '').trim(),
+        stateWords: ((await row.locator('.product-state').textContent()) ?? '').trim(),
       };
       const plan = KEYBOARD[name];
       if (plan) {

@@ -31,7 +31,7 @@ export function siteAccessSection({ browserName, siteName, onGrant }: SiteAccess
   return h(
     'section',
     { id: 'site-access', class: 'attention', 'data-state': 'site-access', 'aria-labelledby': 'site-access-heading' },
-    h('h2', { id: 'site-access-heading' }, h('span', { class: 'state-symbol', 'aria-hidden': 'true' }, '! '), t('siteAccess.state', { browser: browserName, site: siteName })),
+    h('h2', { id: 'site-access-heading' }, t('siteAccess.state', { browser: browserName, site: siteName })),
     h('p', {}, t('siteAccess.explain', { site: siteName })),
     h('div', { class: 'actions' }, grant),
     result,

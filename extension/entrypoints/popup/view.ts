@@ -65,13 +65,6 @@ function labelled(label: string, text: string | Node): DocumentFragment {
   return fragment;
 }
 
-/** The state in words, with a symbol that repeats it for sighted readers (hidden from screen readers). */
-export function stateText(state: PopupState['products'][number]['state']): HTMLElement {
-  const symbol = state === 'activated' ? '✓' : state === 'in-progress' ? '↻' : ATTENTION_STATES.has(state) ? '!' : '●';
-  return h('strong', {}, h('span', { class: 'state-symbol', 'aria-hidden': 'true' }, symbol + ' '), t(PRODUCT_STATE_KEYS[state]));
-}
-
-const ATTENTION_STATES = new Set<string>(['failed', 'fallback', 'confirm-key', 'confirm-replace', 'unreadable']);
 
 /** Text with `inline code` shown as code. */
 function richText(text: string): DocumentFragment {
@@ -95,7 +88,8 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
   });
   row.append(
     h('h2', { class: 'product-name', id: `name-${code ?? 'unknown'}` }, product.name),
-    h('p', { class: 'product-state' }, h('span', { class: 'visually-hidden' }, t('popup.stateLabel') + ' '), stateText(product.state)),
+    // A symbol before the words (style.css) repeats the state for sighted readers; it has empty alt text.
+    h('p', { class: 'product-state' }, h('strong', {}, t(PRODUCT_STATE_KEYS[product.state]))),
   );
   if (product.route) {
     row.append(
