@@ -103,6 +103,9 @@ export async function visitPopupStates(
   if (wanted.has('host-missing')) await inWorld(false, ['host-missing'], visit, options.label);
 }
 
+/** States whose visit may press a button that moves the popup on (the keyboard tests). */
+const visitMayChangeState = (name: PopupStateName) => name !== 'activating';
+
 async function inWorld(installed: boolean, states: readonly PopupStateName[], visit: (scene: PopupScene) => Promise<void>, label = 'popup'): Promise<void> {
   const world = await createWorld({ label: `${label}-${installed ? 'host' : 'nohost'}` });
   try {
@@ -119,6 +122,9 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
       try {
         await waitForState(popup, product, state);
         await visit({ name, popup, product, world, browser });
+        // What was checked or pictured was this state all along (a slow activation may have finished meanwhile).
+        const still = await productState(popup, product);
+        if (still !== state && !visitMayChangeState(name)) throw new Error(`The popup left ${state} (now ${still}) while ${name} was being looked at.`);
         await after?.(popup);
       } finally {
         await popup.close();
@@ -155,7 +161,7 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
     }
     // A slow License Service: the popup shows the activation under way.
     if (states.includes('activating')) {
-      world.sim.faults.latencyMs = 4_000;
+      world.sim.faults.latencyMs = 8_000;
       await buy(VAULT);
       await scene('activating', VAULT, 'in-progress', async (popup) => {
         world.sim.faults.latencyMs = 0;
