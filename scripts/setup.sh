@@ -9,7 +9,8 @@ DEB_PACKAGES=(fonts-liberation libsecret-1-dev gnome-keyring dbus tmux)
 # The Firefox tests drive Debian's Firefox ESR, unless FIREFOX_PATH names another.
 if [ -n "${FIREFOX_PATH:-}" ] && [ -x "${FIREFOX_PATH}" ]; then :; else DEB_PACKAGES+=(firefox-esr); fi
 # The browser tests drive Debian's Chromium, unless CHROMIUM_PATH names another (Ubuntu's is a snap).
-if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then :; else DEB_PACKAGES+=(chromium); fi
+# chromium-l10n: its interface languages, which the extension's own follow (the German popup test).
+if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then :; else DEB_PACKAGES+=(chromium chromium-l10n); fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then

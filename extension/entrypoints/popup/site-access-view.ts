@@ -5,7 +5,8 @@
  */
 import { browser } from 'wxt/browser';
 import { checkSiteAccess, requestSiteAccess, siteAccessOrigins, type PermissionsLike, type SiteAccess } from '../../lib/site-access.ts';
-import { STRINGS } from '../../lib/strings.ts';
+import { t } from '../../lib/strings.ts';
+import { h } from './view.ts';
 
 export async function showSiteAccess(section: HTMLElement): Promise<void> {
   const config = __DEVPAY_EXTENSION_CONFIG__;
@@ -17,23 +18,15 @@ export async function showSiteAccess(section: HTMLElement): Promise<void> {
     section.hidden = access === 'granted';
     section.replaceChildren();
     if (access === 'granted') return;
-    const heading = document.createElement('h2');
-    heading.id = 'site-access-heading';
-    heading.textContent = STRINGS.siteAccess.heading;
-    const text = document.createElement('p');
-    text.textContent = STRINGS.siteAccess.missing(config.vendorName);
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'primary';
-    button.dataset.action = 'grant-site-access';
-    button.textContent = STRINGS.siteAccess.grant;
+    const grant = h('button', { type: 'button', class: 'primary', 'data-action': 'grant-site-access' }, t('siteAccess.grant'));
     // permissions.request must run straight from the click, not after an await.
-    button.addEventListener('click', () => void requestSiteAccess(permissions, origins).then((now) => draw(now, now === 'missing')));
-    const result = document.createElement('p');
-    result.id = 'site-access-result';
-    result.setAttribute('role', 'status');
-    result.textContent = refused ? STRINGS.siteAccess.refused : '';
-    section.append(heading, text, button, result);
+    grant.addEventListener('click', () => void requestSiteAccess(permissions, origins).then((now) => draw(now, now === 'missing')));
+    section.append(
+      h('h2', { id: 'site-access-heading' }, t('siteAccess.heading')),
+      h('p', {}, t('siteAccess.explain', { vendor: config.vendorName })),
+      h('div', { class: 'actions' }, grant),
+      h('p', { id: 'site-access-result', role: 'status' }, refused ? t('siteAccess.refused') : ''),
+    );
   };
 
   draw(await checkSiteAccess(permissions, origins));
