@@ -10,6 +10,7 @@ import { EXIT } from '../cli/exit-codes.ts';
 import { CliError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { createHostServices, type HostServices } from '../services.ts';
+import { PAIRING_ATTEMPTS, PAIRING_CODE_TTL_MS } from './pairing.ts';
 import { LoopbackStartError, startLoopbackServer, type LoopbackLimits, type LoopbackServer } from './server.ts';
 
 export interface ServeLoopbackOptions extends GlobalOptions {
@@ -65,7 +66,8 @@ export function registerServeCommand(program: Command, deps: ServeCommandDeps): 
     .command('serve')
     .description('serve the loopback WebSocket channel (for sandboxed browsers and running desktop products) until interrupted')
     .option('--port <port>', "the port (default: the vendor configuration's loopbackPort; 0 picks a free one)", parsePort)
-    .action(async (opts: { port?: number }, cmd: Command) => {
+    .option('--pair', 'show a one-time code to type into the extension popup, pairing the browser with this computer')
+    .action(async (opts: { port?: number; pair?: boolean }, cmd: Command) => {
       const services = await deps.services(cmd);
       const stop = nextSignal();
       let server: LoopbackServer;
@@ -78,6 +80,11 @@ export function registerServeCommand(program: Command, deps: ServeCommandDeps): 
       }
       const where = server.addresses.map((a) => (a.includes(':') ? `ws://[${a}]:${server.port}/` : `ws://${a}:${server.port}/`)).join(' and ');
       deps.stderr.write(`devpay-companion: loopback channel listening on ${where}\ndevpay-companion: token for local programs in ${server.tokenFile}\ndevpay-companion: stop with Ctrl+C\n`);
+      if (opts.pair) {
+        const pairing = server.openPairing();
+        const shown = `${pairing.code.slice(0, 5)}-${pairing.code.slice(5)}`;
+        deps.stderr.write(`devpay-companion: pairing code ${shown}: type it into the extension's popup ("Pair with this computer") within ${Math.round(PAIRING_CODE_TTL_MS / 60_000)} minutes (${PAIRING_ATTEMPTS} tries)\n`);
+      }
       const signal = await stop.received;
       deps.stderr.write(`devpay-companion: ${signal}: shutting down\n`);
       await server.close();
