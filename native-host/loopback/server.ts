@@ -79,7 +79,7 @@ export interface LoopbackServer {
   /** The 0600 file holding the token local programs present. */
   tokenFile: string;
   /** Opens a new one-time pairing code (replacing any open one) for the customer to type into the popup. */
-  openPairing(): PairingCode;
+  openPairing(options?: { ttlMs?: number }): PairingCode;
   close(): Promise<void>;
 }
 
@@ -323,7 +323,7 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     port,
     addresses,
     tokenFile,
-    openPairing: () => (pairingCode = new PairingCode()),
+    openPairing: (opts = {}) => (pairingCode = new PairingCode(Date.now, opts.ttlMs)),
     close: () => (closed ??= close()),
   };
 }
