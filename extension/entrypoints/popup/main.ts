@@ -7,6 +7,7 @@ import { browser } from 'wxt/browser';
 import { PopupStateSchema, StateChangedSchema, type PopupRequest, type PopupState } from '../../lib/runtime-messages.ts';
 import { STRINGS } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
+import { mountPairing } from './pairing.ts';
 import './style.css';
 
 const root = document.getElementById('app')!;
@@ -76,3 +77,6 @@ browser.runtime.onMessage.addListener((message: unknown, sender: { id?: string; 
 });
 
 void ask({ type: 'popup:open' });
+
+// Pairing for the loopback channel: its own section, outside the redrawn #app.
+mountPairing(document.body, __DEVPAY_EXTENSION_CONFIG__.loopbackPort);
