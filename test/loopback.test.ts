@@ -409,7 +409,7 @@ describe('events for local programs', () => {
     await waitFor('forgotten event', () => (events.length >= 3 ? true : undefined));
     // 4. Activated by the CLI, in another process.
     const key = sim.purchase('ACMEPV02');
-    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', key], { env: setup.env, timeoutMs: 60_000 });
+    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', '-'], { env: setup.env, input: `${key}\n`, timeoutMs: 60_000 });
     expect(activated.code, activated.stderr).toBe(0);
     await waitFor('stored event from the CLI', () => (events.length >= 4 ? true : undefined));
     await settle();
