@@ -26,6 +26,7 @@ import { authenticate } from './authentication.ts';
 import { CLOSE_CODES, LoopbackConnection, type ConnectionLimits } from './connection.ts';
 import { watchCredentialChanges } from './credential-changes.ts';
 import { PairingCode, PairingStore, pairingsFile } from './pairing.ts';
+import { ensurePrivateDataDir, UnsafePathError } from '../store/private-file.ts';
 import { loopbackTokenFile, newToken, removeTokenFileIfOurs, writeTokenFile } from './token.ts';
 
 export interface LoopbackLimits extends ConnectionLimits {
@@ -286,11 +287,13 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
 
   let changes: Awaited<ReturnType<typeof watchCredentialChanges>> | undefined;
   try {
+    await ensurePrivateDataDir(services.dataDir);
     changes = await watchCredentialChanges(services, broadcast, { rescanMs: limits.rescanMs });
     await writeTokenFile(tokenFile, token);
   } catch (error) {
     changes?.close();
     await Promise.all(servers.map(closeServer));
+    if (error instanceof UnsafePathError) throw new LoopbackStartError('CANNOT_LISTEN', error.message);
     throw new LoopbackStartError('CANNOT_LISTEN', `Cannot prepare the loopback channel in ${services.dataDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
   }
 

@@ -7,10 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND } = constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** A file or folder that is not what it must be (a link, another user's, open to others). */
 export class UnsafePathError extends Error {
@@ -50,8 +51,41 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   if ((info.mode & 0o077) !== 0) throw new UnsafePathError(dir, `${dir} is open to other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dir}\`.`);
 }
 
+/**
+ * The data folder: created 0700 if missing; refused when it is a link, another
+ * user's, or writable by others, and when a folder above it, up to the home
+ * folder, is another user's (root's excepted) or writable by others: whoever can
+ * write there can swap the data folder for one of their own.
+ */
+export async function ensurePrivateDataDir(dataDir: string, home = homedir()): Promise<void> {
+  await ensurePrivateDir(dataDir).catch(async (error: unknown) => {
+    // An existing folder that is merely too open (0755, say) but ours and not writable by others: close it.
+    if (!(error instanceof UnsafePathError) || !/open to other users/.test(error.message)) throw error;
+    const info = await lstat(dataDir);
+    if ((info.mode & 0o022) !== 0) throw new UnsafePathError(dataDir, `${dataDir} can be written to by other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dataDir}\`, and check nobody else has put files there.`);
+    await chmod(dataDir, 0o700);
+  });
+  if (process.platform === 'win32') return;
+  const uid = ownUid();
+  const top = resolve(home);
+  const inHome = !relative(top, resolve(dataDir)).startsWith('..');
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    const info = await stat(dir);
+    if (uid !== undefined && info.uid !== uid && info.uid !== 0) throw new UnsafePathError(dir, `${dir}, above the data folder, belongs to another user (uid ${info.uid}): they could replace the data folder. Use a data folder inside your home folder (DEVPAY_DATA_DIR), or ask them to hand it over.`);
+    const sticky = (info.mode & 0o1000) !== 0;
+    if ((info.mode & 0o022) !== 0 && !sticky) throw new UnsafePathError(dir, `${dir}, above the data folder, can be written to by other users (mode ${(info.mode & 0o777).toString(8)}): they could replace the data folder. Run \`chmod go-w ${dir}\`.`);
+    // Up to the home folder; outside it, just the parent (a shared /tmp is sticky and root's).
+    if (!inHome || dir === top || dir === dirname(dir)) break;
+  }
+}
+
 /** A file's text, read without following a link; undefined when there is none. Refuses links and oversized files. */
 export async function readPrivateFile(path: string, maxBytes: number): Promise<string | undefined> {
+  return (await readPrivateBytes(path, maxBytes))?.toString('utf8');
+}
+
+/** As readPrivateFile, the bytes. */
+export async function readPrivateBytes(path: string, maxBytes: number): Promise<Buffer | undefined> {
   let handle;
   try {
     handle = await open(path, O_RDONLY | O_NOFOLLOW);
@@ -64,7 +98,7 @@ export async function readPrivateFile(path: string, maxBytes: number): Promise<s
   try {
     const info = await handle.stat();
     if (!info.isFile() || info.size > maxBytes) throw new UnsafePathError(path, `${path} is not a file the companion wrote; move it away and run the command again.`);
-    return await handle.readFile('utf8');
+    return await handle.readFile();
   } finally {
     await handle.close();
   }
@@ -73,7 +107,8 @@ export async function readPrivateFile(path: string, maxBytes: number): Promise<s
 /** Writes `data` to `path` (0600) atomically, through a freshly created temporary file; never follows a link. */
 export async function writePrivateFile(path: string, data: string | Uint8Array): Promise<void> {
   await ensurePrivateDir(dirname(path));
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // Named `<file>.<hex>.tmp` so that a cleaner of `<file>.*` leftovers (credential-store.ts) finds it after a crash.
+  const temp = join(dirname(path), `${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     await handle.writeFile(data);
@@ -86,6 +121,3 @@ export async function writePrivateFile(path: string, data: string | Uint8Array):
   await handle.close();
   await rename(temp, path);
 }
-
-/** Flags for appending to a private file without following a link (for synchronous openers). */
-export const APPEND_NOFOLLOW = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
