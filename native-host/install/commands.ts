@@ -18,6 +18,7 @@ import { doctorReportJson, renderDoctorReport, runDoctor, type DoctorDeps } from
 import { defaultInstallDir, InstallError, installHost, uninstallHost, type InstallReport, type UninstallReport } from './install.ts';
 import { detectSandboxedBrowsers } from './sandbox.ts';
 import { runReg } from './windows.ts';
+import { pinnedLauncherEnv } from '../messaging/pinned-settings.ts';
 
 export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
 
@@ -44,16 +45,13 @@ export function currentPlatform(env: NodeJS.ProcessEnv = process.env): InstallPl
 
 /**
  * What the launcher pins so a browser-started host uses the settings install saw:
- * the configuration and (per user) the data folder always; the License Service when
- * it differs from the configuration's (given by flag or variable), and the CA file
- * when there is one.
+ * the configuration and (per user) the data folder; and always the License Service
+ * and CA file (or none), which is all a browser-started host trusts (messaging/pinned-settings.ts).
  */
 export function launcherEnvironment(ctx: HostContext, scope: Scope): Record<string, string> {
   const pinned: Record<string, string> = { [ENV.config]: ctx.configPath };
   if (scope === 'user') pinned[ENV.dataDir] = ctx.dataDir;
-  if (ctx.licenseService !== new URL(ctx.config.licenseService).toString()) pinned[ENV.licenseService] = ctx.licenseService;
-  if (ctx.caFile) pinned[ENV.caFile] = ctx.caFile;
-  return pinned;
+  return { ...pinned, ...pinnedLauncherEnv(ctx.licenseService, ctx.caFile) };
 }
 
 export interface ContextInstallOptions {

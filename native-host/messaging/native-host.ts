@@ -12,6 +12,7 @@ import { createRequestHandler } from '../protocol/handler.ts';
 import { createHostServices, hostLogFile } from '../services.ts';
 import { isCallerAllowed, parseCaller } from './caller.ts';
 import { serveNativeMessaging, type FrameWriter } from './native-messaging.ts';
+import { browserStartedEnv } from './pinned-settings.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 
 function sendAndWait(write: FrameWriter, reply: ErrorReply): Promise<void> {
@@ -24,7 +25,8 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
 
   let ctx;
   try {
-    ctx = await resolveHostContext({}, process.env);
+    // The License Service and CA only as install pinned them, never as the browser's environment says (pinned-settings.ts).
+    ctx = await resolveHostContext({}, browserStartedEnv(process.env));
   } catch (error) {
     const message = error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
     log.error(message);
