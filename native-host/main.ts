@@ -34,6 +34,10 @@ if (looksLikeBrowserLaunch(args)) {
   });
   process.exit(code);
 } else {
+  // The reader went away (`devpay-companion --help | head -c 1`): stop quietly, as a SIGPIPE would, not with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 141 : 1));
+  }
   const { runCli } = await import('./cli/program.ts');
   const code = await runCli(process.argv);
   // Flush stdout before exiting (a pipe may be slow); exit explicitly so a keychain call stuck in a native thread cannot keep us alive.

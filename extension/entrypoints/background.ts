@@ -36,7 +36,7 @@ export default defineBackground(() => {
     }),
     // For browsers that cannot start native hosts (Snap, Flatpak): `devpay-companion serve` on the configured port.
     // (Firefox's extension origins cannot be verified by the host, which refuses them: Firefox ends in the fallback.)
-    loopback: createLoopbackTransport({ port: config.loopbackPort, newId, client }),
+    loopback: createLoopbackTransport({ port: config.loopbackPort, newId, client, storage: browser.storage.local }),
   });
 
   // Without access to the key pages the content script never runs: the badge says so (the popup offers the fix).

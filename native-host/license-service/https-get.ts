@@ -4,7 +4,7 @@
  * extra CA is added to the system roots, never in place of them.
  */
 import { request } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import * as tls from 'node:tls';
 
 export interface HttpsAnswer {
   status: number;
@@ -54,7 +54,8 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
     const req = request(url, {
       method: 'GET',
       headers: options.headers,
-      ca: options.ca ? [...rootCertificates, options.ca] : undefined,
+      // Always explicit, so NODE_EXTRA_CA_CERTS (from whoever started us) adds nothing.
+      ca: [...trustedRoots(), ...(options.ca ? [options.ca] : [])],
       rejectUnauthorized: true,
       agent: false,
     });
@@ -89,4 +90,10 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
     });
     req.end();
   });
+}
+
+/** Node's bundled roots and, where Node can read it (22.15 and later), the system store. */
+function trustedRoots(): readonly string[] {
+  const system = (tls as { getCACertificates?: (type: 'system') => string[] }).getCACertificates?.('system') ?? [];
+  return [...tls.rootCertificates, ...system];
 }

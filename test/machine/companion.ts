@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pinnedLauncherEnv } from '../../native-host/messaging/pinned-settings.ts';
 
 export const HOST_BUNDLE = resolve('dist/devpay-companion.mjs');
 export const DEMO_CONFIG = resolve('shared/config/demo.json');
@@ -90,8 +91,9 @@ export class NativeHostProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `program`: default the bundle run by this Node; a launcher written by install, say. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, program: string[] = [process.execPath, HOST_BUNDLE]) {
+    this.child = spawn(program[0]!, [...program.slice(1), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdoutBytes = Buffer.concat([this.stdoutBytes, d]);
       for (const w of this.waiters) w();
@@ -104,8 +106,9 @@ export class NativeHostProcess {
     });
   }
 
+  /** As the launcher `install` writes would start it: the License Service and CA of `env` pinned. */
   static chromium(env: NodeJS.ProcessEnv, extensionId = DEMO_CHROMIUM_ID): NativeHostProcess {
-    return new NativeHostProcess([`chrome-extension://${extensionId}/`], env);
+    return new NativeHostProcess([`chrome-extension://${extensionId}/`], { ...env, ...pinnedLauncherEnv(env.DEVPAY_LICENSE_SERVICE ?? '', env.DEVPAY_CA_FILE) });
   }
 
   send(message: unknown): void {

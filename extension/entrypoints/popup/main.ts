@@ -8,6 +8,7 @@ import { PopupStateSchema, StateChangedSchema, type PopupRequest, type PopupStat
 import { t } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
 import { showSiteAccess } from './site-access-view.ts';
+import { mountPairing } from './pairing.ts';
 import './style.css';
 
 const root = document.getElementById('app')!;
@@ -82,3 +83,6 @@ browser.runtime.onMessage.addListener((message: unknown, sender: { id?: string; 
 
 void ask({ type: 'popup:open' });
 void showSiteAccess(document.getElementById('site-access')!);
+
+// Pairing for the loopback channel: its own section, outside the redrawn #app.
+mountPairing(document.body, __DEVPAY_EXTENSION_CONFIG__.loopbackPort);
