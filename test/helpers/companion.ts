@@ -15,6 +15,13 @@ export const DEMO_CONFIG = resolve('shared/config/demo.json');
 export const DEMO_CHROMIUM_ID = 'bjlnkhfkplkddabacdecopbmibdnkiic';
 export const DEMO_FIREFOX_ID = 'devpay-companion@acme-demo.devpay.test';
 
+/** DEVPAY_TEST_EXECUTABLE=PATH: run the host and CLI through a packaged executable (npm run release) instead of the bundle. */
+const PACKAGED_EXECUTABLE = process.env.DEVPAY_TEST_EXECUTABLE ? resolve(process.env.DEVPAY_TEST_EXECUTABLE) : undefined;
+
+function hostCommand(args: string[]): [string, string[]] {
+  return PACKAGED_EXECUTABLE ? [PACKAGED_EXECUTABLE, args] : [process.execPath, [HOST_BUNDLE, ...args]];
+}
+
 export function assertBundleBuilt(): void {
   if (!existsSync(HOST_BUNDLE)) throw new Error('dist/devpay-companion.mjs is missing: run npm run build:host');
 }
@@ -34,7 +41,7 @@ export interface CliResult {
 }
 
 export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
-  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(...hostCommand(args), { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -85,7 +92,7 @@ export class NativeHostProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(...hostCommand(args), { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdoutBytes = Buffer.concat([this.stdoutBytes, d]);
       for (const w of this.waiters) w();
