@@ -223,6 +223,26 @@ describe('the executable', () => {
   });
 });
 
+describe('the tarball, per user', () => {
+  it('install registers a launcher that starts the executable alone, and doctor finds the host answering', async () => {
+    const dir = join(root, 'per-user');
+    await mkdir(dir);
+    await run('tar', ['-xzf', join(out, `${EXE_NAME}-${VERSION}-linux-x64.tar.gz`), '-C', dir]);
+    const unpacked = join(dir, `${EXE_NAME}-${VERSION}-linux-x64`, EXE_NAME);
+    const profile = join(dir, 'profile');
+    const env = { ...customerEnv(), HOME: dir, DEVPAY_DATA_DIR: join(dir, 'data') };
+    const installed = await runExe(['install', '--browser', 'chromium', '--user-data-dir', profile], env, unpacked);
+    expect(installed.code, installed.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(profile, 'NativeMessagingHosts', `${config.nativeHostName}.json`), 'utf8')) as { path: string };
+    const launcher = await readFile(manifest.path, 'utf8');
+    // The executable alone: no Node before it.
+    expect(launcher.split('\n').filter((line) => line.startsWith('exec '))).toEqual([`exec '${unpacked}' "$@"`]);
+    const doctor = await runExe(['doctor', '--json', '--browser', 'chromium', '--user-data-dir', profile], env, unpacked);
+    const report = JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] };
+    expect(report.checks.find((c) => c.id === 'handshake'), doctor.stdout).toMatchObject({ status: 'ok' });
+  });
+});
+
 describe('a purchase with the packaged host', () => {
   it('activates the product in Chromium, with no Node on the browser PATH, and leaves nothing at rest', async () => {
     if (installedWithDpkg) {
@@ -241,7 +261,7 @@ describe('a purchase with the packaged host', () => {
     const page = await browser.context.newPage();
     await world!.buy(page, BACKUP);
     const status = async () => JSON.parse((await runExe(['status', '--json'], env)).stdout) as { products: { code: string; activated: boolean }[] };
-    await waitFor(async () => (await status()).products.find((p) => p.code === BACKUP)?.activated === true, { what: 'the product to be activated', timeoutMs: 20_000 });
+    await waitFor(async () => (await status()).products.find((p) => p.code === BACKUP)?.activated === true, { what: 'the product to be activated', timeoutMs: 45_000 });
 
     const credentials = await runExe(['credentials', '--product', BACKUP], env);
     expect(credentials.code, credentials.stderr).toBe(0);
@@ -251,7 +271,7 @@ describe('a purchase with the packaged host', () => {
     browser = undefined;
     await waitFor(async () => (await runningPackagedHosts()).length === 0, { timeoutMs: 5_000, what: 'the packaged hosts to exit' });
     expect(await world!.findAtRest(world!.secrets())).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('removing the package', () => {
