@@ -58,6 +58,7 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   const envEntries = Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b));
   // The packaged executable is its own runtime: it is started alone.
   const program = spec.hostScript === spec.nodePath ? [spec.nodePath] : [spec.nodePath, spec.hostScript];
+  const starts = program.length === 1 ? 'starts the packaged native messaging host' : 'starts the native messaging host with the Node.js that installed it';
   for (const [name, value] of envEntries) {
     if (!ENV_NAME.test(name)) throw new Error(`launcher: bad environment variable name ${name}`);
     assertSafePath(name, value, spec.os);
@@ -65,7 +66,7 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   if (spec.os === 'win32') {
     return [
       '@echo off',
-      'rem Written by "devpay-companion install": starts the native messaging host with the Node.js that installed it.',
+      `rem Written by "devpay-companion install": ${starts}.`,
       'setlocal',
       ...envEntries.map(([name, value]) => `set "${name}=${value}"`),
       `${program.map((p) => `"${p}"`).join(' ')} %*`,
@@ -74,7 +75,7 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   }
   return [
     '#!/bin/sh',
-    '# Written by "devpay-companion install": starts the native messaging host with the Node.js that installed it.',
+    `# Written by "devpay-companion install": ${starts}.`,
     '# Browsers started from the desktop do not see nvm or Homebrew on PATH, hence the absolute paths.',
     ...envEntries.map(([name, value]) => `${name}=${shellQuote(value)}; export ${name}`),
     `exec ${program.map(shellQuote).join(' ')} "$@"`,
