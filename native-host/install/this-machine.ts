@@ -15,6 +15,7 @@ import { installHost, type InstallReport } from './install.ts';
 import { defaultInstallDir, type HostLayout } from './layout.ts';
 import { uninstallHost, type UninstallReport } from './uninstall.ts';
 import { runReg } from './windows.ts';
+import { isPackaged } from '../sea/packaged.ts';
 
 export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
 
@@ -22,8 +23,10 @@ export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
  * The host program a launcher should run: this very file when running the bundle,
  * else the bundle built from these sources (dist/devpay-companion.mjs), which starts
  * much faster than the TypeScript sources (see scripts/bench-host-startup.mjs).
+ * The packaged executable runs itself.
  */
 export function defaultHostScript(moduleUrl: string = import.meta.url): string {
+  if (isPackaged()) return process.execPath;
   const here = fileURLToPath(moduleUrl);
   if (basename(here) === HOST_BUNDLE_NAME) return here;
   return resolve(dirname(here), '..', '..', 'dist', HOST_BUNDLE_NAME);

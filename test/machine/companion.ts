@@ -17,6 +17,13 @@ export const DEMO_CONFIG = resolve('shared/config/demo.json');
 export const DEMO_CHROMIUM_ID = 'bjlnkhfkplkddabacdecopbmibdnkiic';
 export const DEMO_FIREFOX_ID = 'devpay-companion@acme-demo.devpay.test';
 
+/** DEVPAY_TEST_EXECUTABLE=PATH: run the host and CLI through a packaged executable (npm run release) instead of the bundle. */
+const PACKAGED_EXECUTABLE = process.env.DEVPAY_TEST_EXECUTABLE ? resolve(process.env.DEVPAY_TEST_EXECUTABLE) : undefined;
+
+function hostCommand(args: string[]): [string, string[]] {
+  return PACKAGED_EXECUTABLE ? [PACKAGED_EXECUTABLE, args] : [process.execPath, [HOST_BUNDLE, ...args]];
+}
+
 export function assertBundleBuilt(): void {
   if (!existsSync(HOST_BUNDLE)) throw new Error('dist/devpay-companion.mjs is missing: run npm run build:host');
 }
@@ -35,11 +42,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(
-  args: string[],
-  options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
-): Promise<CliResult> {
-  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+  const child = spawn(...hostCommand(args), { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -91,9 +95,10 @@ export class NativeHostProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** `program`: default the bundle run by this Node; a launcher written by install, say. */
-  constructor(args: string[], env: NodeJS.ProcessEnv, program: string[] = [process.execPath, HOST_BUNDLE]) {
-    this.child = spawn(program[0]!, [...program.slice(1), ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `program`: default the host as the tests run it (see hostCommand); a launcher written by install, say. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, program?: string[]) {
+    const [command, commandArgs] = program ? [program[0]!, [...program.slice(1), ...args]] : hostCommand(args);
+    this.child = spawn(command, commandArgs, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdoutBytes = Buffer.concat([this.stdoutBytes, d]);
       for (const w of this.waiters) w();
