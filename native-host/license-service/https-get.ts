@@ -55,7 +55,7 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
       method: 'GET',
       headers: options.headers,
       // Always explicit, so NODE_EXTRA_CA_CERTS (from whoever started us) adds nothing.
-      ca: [...trustedRoots(), ...(options.ca ? [options.ca] : [])],
+      secureContext: trustContext(options.ca),
       rejectUnauthorized: true,
       agent: false,
     });
@@ -96,4 +96,16 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
 function trustedRoots(): readonly string[] {
   const system = (tls as { getCACertificates?: (type: 'system') => string[] }).getCACertificates?.('system') ?? [];
   return [...tls.rootCertificates, ...system];
+}
+
+// Parsing some 150 roots costs tens of milliseconds: once per process and extra CA, not once per attempt.
+const trustContexts = new Map<string, tls.SecureContext>();
+function trustContext(extraCa: string | undefined): tls.SecureContext {
+  const key = extraCa ?? '';
+  let context = trustContexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({ ca: [...trustedRoots(), ...(extraCa ? [extraCa] : [])] });
+    trustContexts.set(key, context);
+  }
+  return context;
 }
