@@ -3,7 +3,7 @@
  * always verified (NODE_TLS_REJECT_UNAUTHORIZED cannot switch that off here); an
  * extra CA is added to the system roots, never in place of them.
  */
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import * as tls from 'node:tls';
 
 export interface HttpsAnswer {
@@ -51,14 +51,15 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
       finish(() => reject(failure));
       req.destroy();
     };
-    const req = request(url, {
+    const requestOptions: RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       method: 'GET',
       headers: options.headers,
       // Always explicit, so NODE_EXTRA_CA_CERTS (from whoever started us) adds nothing.
       secureContext: trustContext(options.ca),
       rejectUnauthorized: true,
       agent: false,
-    });
+    };
+    const req = request(url, requestOptions);
     const timer = setTimeout(() => fail(new TransportFailure('timeout', undefined)), options.timeoutMs);
     const onAbort = () => fail(new TransportFailure('aborted', undefined));
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -12,24 +12,16 @@ import { browser } from 'wxt/browser';
 import { normalisePairingCode } from '../../../shared/loopback-auth.ts';
 import { loadPairing, type PairingStorageArea } from '../../lib/loopback-pairing.ts';
 import { pairWithCompanion, type PairingResult } from '../../lib/loopback-transport.ts';
+import { t, type MessageKey } from '../../lib/strings.ts';
 
-export const PAIRING_STRINGS = {
-  heading: 'Pair with this computer',
-  paired: 'Paired: keys can go to `devpay-companion serve` when the browser cannot start the companion itself.',
-  unpaired:
-    'Not paired. If this browser cannot start the companion itself (Snap, Flatpak), keys are shown for you to copy and paste. To hand them over directly, run `devpay-companion serve --pair` and type the code it shows here.',
-  label: 'Pairing code',
-  button: 'Pair',
-  working: 'Pairing…',
-  badFormat: 'A pairing code has 10 letters and digits, like 7K3QX-9ZP2M.',
-  results: {
-    ok: 'Paired.',
-    'bad-code': 'That code was not accepted. Check it, or run `devpay-companion serve --pair` again for a new one.',
-    'not-running': 'Nothing answered: is `devpay-companion serve --pair` running?',
-    refused: 'The companion refused the code: it may have expired or had too many tries. Run `devpay-companion serve --pair` again.',
-    timeout: 'The companion did not answer in time. Try again.',
-  } satisfies Record<(PairingResult & { ok: false })['reason'] | 'ok', string>,
-} as const;
+/** The message shown for each outcome of a pairing attempt. */
+const RESULT_KEYS = {
+  ok: 'pairing.ok',
+  'bad-code': 'pairing.badCode',
+  'not-running': 'pairing.notRunning',
+  refused: 'pairing.refused',
+  timeout: 'pairing.timeout',
+} as const satisfies Record<(PairingResult & { ok: false })['reason'] | 'ok', MessageKey>;
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -42,17 +34,17 @@ export function mountPairing(parent: HTMLElement, port: number, storage: Pairing
   const section = element('section', { id: 'pairing', 'aria-labelledby': 'pairing-heading' });
   const status = element('p', { id: 'pairing-status' });
   const form = element('form');
-  const input = element('input', { id: 'pairing-code', autocomplete: 'off', spellcheck: 'false', maxlength: '16', 'aria-describedby': 'pairing-status' });
-  const button = element('button', { id: 'pair', type: 'submit' }, PAIRING_STRINGS.button);
+  const input = element('input', { id: 'pairing-code', 'data-focus': 'pairing-code', autocomplete: 'off', spellcheck: 'false', maxlength: '16', 'aria-describedby': 'pairing-status' });
+  const button = element('button', { id: 'pair', type: 'submit', 'data-focus': 'pair' }, t('pairing.button'));
   const result = element('p', { id: 'pairing-result', role: 'status' });
-  form.append(element('label', { for: 'pairing-code' }, PAIRING_STRINGS.label), input, button);
-  section.append(element('h2', { id: 'pairing-heading' }, PAIRING_STRINGS.heading), status, form, result);
+  form.append(element('label', { for: 'pairing-code' }, t('pairing.label')), input, button);
+  section.append(element('h2', { id: 'pairing-heading' }, t('pairing.heading')), status, form, result);
   parent.append(section);
 
   const showStatus = async () => {
     const paired = (await loadPairing(storage)) !== undefined;
     section.dataset.paired = String(paired);
-    status.textContent = paired ? PAIRING_STRINGS.paired : PAIRING_STRINGS.unpaired;
+    status.textContent = paired ? t('pairing.paired') : t('pairing.unpaired');
   };
 
   form.addEventListener('submit', (event) => {
@@ -60,16 +52,16 @@ export function mountPairing(parent: HTMLElement, port: number, storage: Pairing
     const code = normalisePairingCode(input.value);
     if (!code) {
       result.dataset.result = 'bad-format';
-      result.textContent = PAIRING_STRINGS.badFormat;
+      result.textContent = t('pairing.badFormat');
       return;
     }
     button.disabled = true;
     result.dataset.result = 'working';
-    result.textContent = PAIRING_STRINGS.working;
+    result.textContent = t('pairing.working');
     void pairWithCompanion({ port, code, storage }).then(async (outcome) => {
       const key = outcome.ok ? 'ok' : outcome.reason;
       result.dataset.result = key;
-      result.textContent = PAIRING_STRINGS.results[key];
+      result.textContent = t(RESULT_KEYS[key]);
       if (outcome.ok) input.value = '';
       button.disabled = false;
       await showStatus();
