@@ -141,12 +141,17 @@ beforeAll(async () => {
     installedWithDpkg = true;
     exe = join(DEB_INSTALL_DIR, EXE_NAME);
   } else {
-    // Where dpkg cannot be used: the tarball, registered per user with the executable's own install.
+    // Where dpkg cannot be used: the tarball.
     await run('tar', ['-xzf', join(out, `${EXE_NAME}-${VERSION}-linux-x64.tar.gz`), '-C', root]);
     exe = join(root, `${EXE_NAME}-${VERSION}-linux-x64`, EXE_NAME);
-    const installed = await runExe(['install', '--browser', 'chromium', '--user-data-dir', world.userDataDir], customerEnv());
-    expect(installed.code, installed.stderr).toBe(0);
   }
+  // A browser-started host takes its License Service and trust only from the vendor configuration and what
+  // install pinned, never from the browser's environment; the system-wide registration (checked below to
+  // name the executable itself) can only reach the configured endpoint through the system's roots. So the
+  // purchase runs through the executable's own per-user install, which pins the simulator and its CA as
+  // development installs do; Chromium prefers the profile's registration to the system one.
+  const installed = await runExe(['install', '--browser', 'chromium', '--user-data-dir', world.userDataDir], customerEnv());
+  expect(installed.code, installed.stderr).toBe(0);
 }, 900_000);
 
 afterAll(async () => {
