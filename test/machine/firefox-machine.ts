@@ -80,18 +80,24 @@ export async function buyInFirefox(world: CustomerMachine, page: Page, productCo
 export async function openFirefoxPopup(firefox: ExtensionFirefox): Promise<Page> {
   const popup = await firefox.newPage();
   // The page loads, but BiDi's wait for it fails on the switch to the add-on's process
-  // (NS_ERROR_NOT_AVAILABLE or a timeout), and now and then the load itself is dropped:
-  // wait for the popup's own "loaded" mark, and navigate once more if it does not come.
-  for (let attempt = 1; ; attempt++) {
+  // (NS_ERROR_NOT_AVAILABLE or a timeout), a query made during that switch can fail with a
+  // protocol error, and now and then the load itself is dropped: poll for the popup's own
+  // "loaded" mark, taking such errors as "not yet", and navigate again when it does not come.
+  const deadline = Date.now() + 60_000;
+  let last: unknown;
+  while (Date.now() < deadline) {
     void popup.goto(firefox.popupUrl, { timeout: 15_000 }).catch(() => undefined);
-    try {
-      await popup.waitForSelector('#app[data-loaded]', { timeout: 20_000 });
-      break;
-    } catch (error) {
-      if (attempt === 3) throw error;
+    const navigated = Date.now();
+    while (Date.now() - navigated < 15_000) {
+      try {
+        if (await popup.$('#app[data-loaded]')) return popup;
+      } catch (error) {
+        last = error;
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return popup;
+  throw new Error(`The add-on's popup did not load within 60 s${last ? ` (last error: ${String(last)})` : ''}.`);
 }
 
 export async function productStateIn(popup: Page, code: string): Promise<string | null> {
