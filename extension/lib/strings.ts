@@ -81,6 +81,7 @@ export const STRINGS = {
   retry: 'Retry',
   dismiss: 'Dismiss',
   getNewKey: 'Get a new activation key',
+  waitingForNewKey: (name: string) => `Waiting for a new key for ${name}: your desktop product asked for one. Get it on the activate page; it will be used without asking again.`,
   productPage: 'Product page',
   whatHappened: 'What happened:',
   nextStepLabel: 'What to do:',

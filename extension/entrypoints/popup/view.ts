@@ -8,7 +8,8 @@
  *   .product-route[data-route] (the same, in words),
  *   button[data-action=retry|confirm-key|ignore-key|confirm-replace|cancel-replace|copy-key|dismiss],
  *   .confirm-question[data-question=confirm-key|confirm-replace],
- *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage].
+ *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage],
+ *   .reactivation-pending[data-until] (a reactivation the desktop product started waits for a key).
  */
 import type { PopupState, ProductView } from '../../lib/runtime-messages.ts';
 import { STRINGS, formatWhen } from '../../lib/strings.ts';
@@ -95,6 +96,10 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
     const next = STRINGS.nextStep[product.error.nextStep];
     // In the fallback state the key box below is the next step.
     if (next && product.state !== 'fallback') row.append(h('p', { class: 'product-next', 'data-next-step': product.error.nextStep }, h('span', { class: 'label' }, STRINGS.nextStepLabel + ' '), richText(next)));
+  }
+
+  if (product.reactivationPendingUntil) {
+    row.append(h('p', { class: 'reactivation-pending', 'data-until': product.reactivationPendingUntil }, STRINGS.waitingForNewKey(product.name), ' ', link(state.activateUrl, STRINGS.getNewKey, 'activate')));
   }
 
   const actions = h('div', { class: 'actions' });
