@@ -15,6 +15,7 @@ import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
 import { assertBundleBuilt, findSecrets, HOST_BUNDLE, NativeHostProcess, runCli, type CliResult } from './machine/companion.ts';
 import { waitFor } from './machine/wait.ts';
+import { startTerminal } from './helpers/terminal.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -206,5 +207,34 @@ describe('reactivate', () => {
     await writeFile(recordFile(setup, BACKUP), JSON.stringify({ ...expired, createdAt: Date.now() - 1000, expiresAt: Date.now() + 2 * 3600_000 }));
     expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED' });
     expect(await accessKeyIdOf(setup, BACKUP)).toBe(backup);
+  }, 90_000);
+
+  it('on a terminal the paste prompt runs while it waits: a pasted key wins, or the browser’s key and the prompt goes', async () => {
+    const setup = await services.newCase();
+    const old = await activated(setup, BACKUP);
+    for (const winner of ['paste', 'browser'] as const) {
+      const term = await startTerminal([process.execPath, HOST_BUNDLE, 'reactivate', '--product', BACKUP, '--no-open'], { env: setup.env });
+      try {
+        const prompt = await term.waitFor('Activation key:');
+        expect(prompt).toContain(`Waiting for a new key for Acme Backup. Get one at ${services.demo.activateUrl}`);
+        expect(await exists(recordFile(setup, BACKUP))).toBe(true);
+        const key = sim.purchase(BACKUP);
+        if (winner === 'paste') {
+          await term.type(key);
+          await term.press('Enter');
+        } else {
+          expect(await hostRequest(setup, activateRequest(BACKUP, { key }))).toMatchObject({ type: 'activated', replaced: true });
+        }
+        expect(await term.waitForExit()).toBe(0);
+        const now = await accessKeyIdOf(setup, BACKUP);
+        expect(now).not.toBe(old);
+        const screen = await term.screen();
+        expect(screen).toContain(`Reactivated Acme Backup (${BACKUP}).\nAccess Key ID: ${maskIdentifier(now)}`);
+        expect(screen).not.toContain(key);
+        expect(await exists(recordFile(setup, BACKUP))).toBe(false);
+      } finally {
+        await term.stop();
+      }
+    }
   }, 90_000);
 });
