@@ -50,7 +50,13 @@ export interface ReactivateOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const PASSED_ON: readonly string[] = ['UNKNOWN_PRODUCT', 'VENDOR_CONFIGURATION', 'KEYCHAIN_UNAVAILABLE', 'KEYCHAIN_LOCKED', 'STORAGE_FAILED'];
+const PASSED_ON: readonly string[] = [
+  'UNKNOWN_PRODUCT',
+  'VENDOR_CONFIGURATION',
+  'KEYCHAIN_UNAVAILABLE',
+  'KEYCHAIN_LOCKED',
+  'STORAGE_FAILED',
+];
 
 /**
  * Sends the customer to the activate page and resolves with the new set (masked)
@@ -63,7 +69,13 @@ export async function reactivate(productCode: string, opts: ReactivateOptions = 
     throw new ReactivationError('BAD_TIMEOUT', `timeoutMs must be from 1000 to ${MAX_REACTIVATION_MS} (an hour).`);
   }
   try {
-    const settings = await resolveSettings({ ...(opts.config !== undefined ? { config: opts.config } : {}), ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) }, opts.env ?? process.env);
+    const settings = await resolveSettings(
+      {
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      },
+      opts.env ?? process.env,
+    );
     const services = await createHostServices(settings);
     return await reactivateProduct(services, productCode, {
       timeoutMs,
@@ -71,9 +83,11 @@ export async function reactivate(productCode: string, opts: ReactivateOptions = 
       ...(opts.openBrowser !== false ? { openActivatePage: async (url: string) => void (await open(url)) } : {}),
     });
   } catch (error) {
-    if (error instanceof ReactivationEndedError) throw new ReactivationError(error.reason === 'timed-out' ? 'TIMED_OUT' : 'ABORTED', error.message);
+    if (error instanceof ReactivationEndedError)
+      throw new ReactivationError(error.reason === 'timed-out' ? 'TIMED_OUT' : 'ABORTED', error.message);
     if (error instanceof ConfigError) throw new ReactivationError('VENDOR_CONFIGURATION', error.message);
-    if (error instanceof HostError && PASSED_ON.includes(error.code)) throw new ReactivationError(error.code as ReactivationErrorCode, error.message);
+    if (error instanceof HostError && PASSED_ON.includes(error.code))
+      throw new ReactivationError(error.code as ReactivationErrorCode, error.message);
     throw new ReactivationError('INTERNAL', error instanceof Error ? error.message : String(error));
   }
 }
@@ -89,7 +103,11 @@ export interface CredentialsWatch {
  * whichever process made the change; needs `devpay-companion serve` running.
  * Rejects with LoopbackUnavailableError when it is not.
  */
-export async function watchCredentials(productCode: string, onChange: (event: CredentialsEvent) => void, opts: ConnectLoopbackOptions = {}): Promise<CredentialsWatch> {
+export async function watchCredentials(
+  productCode: string,
+  onChange: (event: CredentialsEvent) => void,
+  opts: ConnectLoopbackOptions = {},
+): Promise<CredentialsWatch> {
   const channel = await connectLoopback(opts);
   channel.onEvent((event) => {
     if (event.product.code === productCode) onChange(event);

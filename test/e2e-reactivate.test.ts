@@ -38,14 +38,23 @@ function start(args: string[]): { child: ChildProcess; done: Promise<CliResult> 
   const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+  }));
   return { child, done };
 }
 
 const recordFile = (code: string) => join(world.dataDir, 'reactivation', `${code}.json`);
-const exists = (path: string) => stat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function startReactivate(code: string, timeoutSeconds = 120) {
   const running = start(['reactivate', '--product', code, '--no-open', '--timeout', String(timeoutSeconds)]);
@@ -61,8 +70,13 @@ beforeAll(async () => {
   let log = '';
   serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   let port = 0;
-  await waitFor(() => (port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(log)?.[1] ?? 0)) > 0, { what: 'serve to listen' });
-  watch = await watchCredentials(BACKUP, (event) => events.push(event), { port, tokenFile: join(world.dataDir, 'loopback.token') });
+  await waitFor(() => (port = Number(/listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(log)?.[1] ?? 0)) > 0, {
+    what: 'serve to listen',
+  });
+  watch = await watchCredentials(BACKUP, (event) => events.push(event), {
+    port,
+    tokenFile: join(world.dataDir, 'loopback.token'),
+  });
 });
 
 afterAll(async () => {
@@ -90,7 +104,8 @@ async function openPopup(): Promise<Page> {
   return popup;
 }
 
-const productState = (popup: Page, code: string) => popup.getAttribute(`li.product[data-product="${code}"]`, 'data-state');
+const productState = (popup: Page, code: string) =>
+  popup.getAttribute(`li.product[data-product="${code}"]`, 'data-state');
 
 /** The customer on the activate page: signs in and gets a new key for the product. */
 async function newKeyOnActivatePage(code: string): Promise<void> {
@@ -103,7 +118,8 @@ async function newKeyOnActivatePage(code: string): Promise<void> {
 
 describe('reactivation started by the desktop product', () => {
   it('check says reactivate; the activate page key replaces the set with no confirmation; the command exits 0; a loopback client hears of it', async () => {
-    for (const code of [BACKUP, VAULT]) expect((await world.cli(['activate', '--product', code, '--key', world.sim.purchase(code)])).code).toBe(0);
+    for (const code of [BACKUP, VAULT])
+      expect((await world.cli(['activate', '--product', code, '--key', world.sim.purchase(code)])).code).toBe(0);
     expect((await world.cli(['check', '--product', BACKUP])).code).toBe(0);
     // The stored set made unreadable: one flipped bit in the ciphertext.
     const file = join(world.dataDir, 'credentials', `${BACKUP}.cred`);
@@ -112,7 +128,10 @@ describe('reactivation started by the desktop product', () => {
     data[0]! ^= 1;
     await writeFile(file, JSON.stringify({ ...envelope, data: data.toString('base64') }));
     const check = await world.cli(['check', '--product', BACKUP]);
-    expect([check.code, check.stderr]).toEqual([6, expect.stringContaining(`devpay-companion reactivate --product ${BACKUP}`)]);
+    expect([check.code, check.stderr]).toEqual([
+      6,
+      expect.stringContaining(`devpay-companion reactivate --product ${BACKUP}`),
+    ]);
 
     browser = await world.launch();
     for (const readable of [false, true]) {
@@ -121,26 +140,37 @@ describe('reactivation started by the desktop product', () => {
       events.length = 0;
       const running = await startReactivate(BACKUP);
       const popup = await openPopup();
-      await waitFor(async () => (await popup.locator(`li.product[data-product="${BACKUP}"] .reactivation-pending`).count()) === 1, { what: 'the popup to say it waits for a new key' });
+      await waitFor(
+        async () => (await popup.locator(`li.product[data-product="${BACKUP}"] .reactivation-pending`).count()) === 1,
+        { what: 'the popup to say it waits for a new key' },
+      );
       const row = popup.locator(`li.product[data-product="${BACKUP}"]`);
-      expect(await row.locator('.reactivation-pending').textContent()).toContain('Waiting for a new key for Acme Backup');
-      expect(await row.locator('.reactivation-pending a[data-link="activate"]').getAttribute('href')).toBe(world.config.activateUrl);
+      expect(await row.locator('.reactivation-pending').textContent()).toContain(
+        'Waiting for a new key for Acme Backup',
+      );
+      expect(await row.locator('.reactivation-pending a[data-link="activate"]').getAttribute('href')).toBe(
+        world.config.activateUrl,
+      );
       await popup.close();
 
       await newKeyOnActivatePage(BACKUP);
       const result = await running.done;
       expect(result.code, result.stderr).toBe(0);
       const now = await accessKeyIdOf(BACKUP);
-      if (before !== undefined) expect(now).not.toBe(before);
+      expect(now).not.toBe(before);
       expect(result.stdout).toBe(`Reactivated Acme Backup (${BACKUP}).\nAccess Key ID: ${maskIdentifier(now)}\n`);
       expect(await accessKeyIdOf(BACKUP)).toBe(world.issuedCredentialProcess(BACKUP).AccessKeyId);
       expect((await world.cli(['check', '--product', BACKUP])).code).toBe(0);
       expect(await exists(recordFile(BACKUP))).toBe(false);
-      await waitFor(() => events.some((e) => e.change === 'replaced'), { what: 'the loopback client to hear credentials-changed' });
+      await waitFor(() => events.some((e) => e.change === 'replaced'), {
+        what: 'the loopback client to hear credentials-changed',
+      });
       expect(events.every((e) => e.product.code === BACKUP && !JSON.stringify(e).includes(now))).toBe(true);
       // No confirmation was asked for: the popup says activated.
       const after = await openPopup();
-      await waitFor(async () => (await productState(after, BACKUP)) === 'activated', { what: 'the popup to say activated' });
+      await waitFor(async () => (await productState(after, BACKUP)) === 'activated', {
+        what: 'the popup to say activated',
+      });
       expect(await after.locator(`li.product[data-product="${BACKUP}"] .reactivation-pending`).count()).toBe(0);
       await after.close();
     }
@@ -157,10 +187,14 @@ describe('reactivation started by the desktop product', () => {
     await page.goto(link.href);
     await page.waitForTimeout(SETTLE_MS);
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-key', { what: 'the popup to ask about the key' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-key', {
+      what: 'the popup to ask about the key',
+    });
     await popup.click(`li.product[data-product="${BACKUP}"] button[data-action="confirm-key"]`);
     // The host, not the extension, keeps the rule: replacing still needs the customer's word.
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', { what: 'the popup to ask about replacing' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', {
+      what: 'the popup to ask about replacing',
+    });
     expect(await accessKeyIdOf(BACKUP)).toBe(before);
     expect(await exists(recordFile(BACKUP))).toBe(true);
     await popup.click(`li.product[data-product="${BACKUP}"] button[data-action="cancel-replace"]`);
@@ -175,18 +209,26 @@ describe('reactivation started by the desktop product', () => {
     const dead = await startReactivate(BACKUP, 2);
     dead.child.kill('SIGKILL');
     await dead.done;
-    await waitFor(async () => JSON.parse(await readFile(recordFile(BACKUP), 'utf8')).expiresAt < Date.now(), { what: 'the record to expire' });
+    await waitFor(
+      async () =>
+        (JSON.parse(await readFile(recordFile(BACKUP), 'utf8')) as { expiresAt: number }).expiresAt < Date.now(),
+      { what: 'the record to expire' },
+    );
     browser = await world.launch();
     await newKeyOnActivatePage(BACKUP);
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', { what: 'the popup to ask about replacing' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', {
+      what: 'the popup to ask about replacing',
+    });
     expect(await accessKeyIdOf(BACKUP)).toBe(backup);
     await popup.click(`li.product[data-product="${BACKUP}"] button[data-action="cancel-replace"]`);
 
     // Pending for BACKUP; the activate page gives a key for VAULT: as without a record.
     const running = await startReactivate(BACKUP);
     await newKeyOnActivatePage(VAULT);
-    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-replace', { what: 'the popup to ask about replacing the other product' });
+    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-replace', {
+      what: 'the popup to ask about replacing the other product',
+    });
     expect([await accessKeyIdOf(BACKUP), await accessKeyIdOf(VAULT)]).toEqual([backup, vault]);
     expect(await exists(recordFile(BACKUP))).toBe(true);
     await popup.click(`li.product[data-product="${VAULT}"] button[data-action="cancel-replace"]`);

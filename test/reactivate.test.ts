@@ -13,9 +13,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, findSecrets, HOST_BUNDLE, NativeHostProcess, runCli, type CliResult } from './machine/companion.ts';
+import {
+  assertBundleBuilt,
+  findSecrets,
+  HOST_BUNDLE,
+  NativeHostProcess,
+  runCli,
+  type CliResult,
+} from './machine/companion.ts';
 import { waitFor } from './machine/wait.ts';
-import { startTerminal } from './helpers/terminal.ts';
+import { startTerminal, type Terminal } from './helpers/terminal.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -29,12 +36,14 @@ beforeAll(() => {
   ({ sim } = services);
 });
 
-const cli = (setup: TestCase, args: string[]): Promise<CliResult> => runCli(args, { env: setup.env, timeoutMs: 60_000 });
+const cli = (setup: TestCase, args: string[]): Promise<CliResult> =>
+  runCli(args, { env: setup.env, timeoutMs: 60_000 });
 const recordFile = (setup: TestCase, code: string) => join(setup.dataDir, 'reactivation', `${code}.json`);
-const exists = (path: string) => stat(path).then(
-  () => true,
-  () => false,
-);
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 async function activated(setup: TestCase, code: string): Promise<string> {
   const result = await cli(setup, ['activate', '--product', code, '--key', sim.purchase(code)]);
@@ -49,10 +58,20 @@ async function accessKeyIdOf(setup: TestCase, code: string): Promise<string> {
 }
 
 /** Starts `reactivate` and resolves once its pending record is on disk. */
-async function startReactivate(setup: TestCase, code: string, extra: string[] = []): Promise<{ done: Promise<CliResult> }> {
+async function startReactivate(
+  setup: TestCase,
+  code: string,
+  extra: string[] = [],
+): Promise<{ done: Promise<CliResult> }> {
   const done = cli(setup, ['reactivate', '--product', code, '--no-open', ...extra]);
   await waitFor(() => exists(recordFile(setup, code)), { what: 'the pending record' });
   return { done };
+}
+
+async function paste(term: Terminal, key: string): Promise<null> {
+  await term.type(key);
+  await term.press('Enter');
+  return null;
 }
 
 /** The CLI as a child we can signal. */
@@ -60,9 +79,14 @@ function spawnCli(setup: TestCase, args: string[]): { child: ChildProcess; done:
   const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: setup.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+  }));
   return { child, done };
 }
 
@@ -93,19 +117,33 @@ describe('check', () => {
   it('exit 0 for a complete, readable set; exit 6 (reactivate) when it is missing, its key is gone or the file is damaged', async () => {
     const setup = await services.newCase();
     const none = await cli(setup, ['check', '--product', BACKUP, '--json']);
-    expect([none.code, JSON.parse(none.stdout)]).toEqual([6, { product: { code: BACKUP, name: 'Acme Backup' }, usable: false, problem: 'not-activated', accessKeyId: null, activatedAt: null }]);
+    expect([none.code, JSON.parse(none.stdout)]).toEqual([
+      6,
+      {
+        product: { code: BACKUP, name: 'Acme Backup' },
+        usable: false,
+        problem: 'not-activated',
+        accessKeyId: null,
+        activatedAt: null,
+      },
+    ]);
     expect(none.stderr).toContain(`run devpay-companion reactivate --product ${BACKUP}`);
 
     const id = await activated(setup, BACKUP);
     const good = await cli(setup, ['check', '--product', BACKUP]);
-    expect([good.code, good.stdout]).toEqual([0, `${BACKUP}  Acme Backup: complete and readable, Access Key ID ${maskIdentifier(id)}\n`]);
+    expect([good.code, good.stdout]).toEqual([
+      0,
+      `${BACKUP}  Acme Backup: complete and readable, Access Key ID ${maskIdentifier(id)}\n`,
+    ]);
 
     // One part gone: the data key in the keychain.
     process.env.DBUS_SESSION_BUS_ADDRESS = services.keyring.env.DBUS_SESSION_BUS_ADDRESS;
     const keytar = (await import('keytar')).default;
-    expect(await keytar.deletePassword(keychainServiceName(setup.vendorId), keychainAccount(setup.dataDir, BACKUP))).toBe(true);
+    expect(
+      await keytar.deletePassword(keychainServiceName(setup.vendorId), keychainAccount(setup.dataDir, BACKUP)),
+    ).toBe(true);
     const noKey = await cli(setup, ['check', '--product', BACKUP, '--json']);
-    expect([noKey.code, JSON.parse(noKey.stdout).problem]).toEqual([6, 'key-missing']);
+    expect([noKey.code, (JSON.parse(noKey.stdout) as { problem: string }).problem]).toEqual([6, 'key-missing']);
 
     await activated(setup, VAULT);
     // One flipped bit in the ciphertext.
@@ -128,14 +166,22 @@ describe('reactivate', () => {
     const running = await startReactivate(setup, BACKUP, ['--json']);
 
     const record = await readFile(recordFile(setup, BACKUP), 'utf8');
-    expect(Object.keys(JSON.parse(record)).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'productCode', 'version']);
+    expect(Object.keys(JSON.parse(record) as object).sort()).toEqual([
+      'createdAt',
+      'expiresAt',
+      'id',
+      'productCode',
+      'version',
+    ]);
     expect(((await stat(recordFile(setup, BACKUP))).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(join(setup.dataDir, 'reactivation'))).mode & 0o777).toString(8)).toBe('700');
     const { expiresAt, createdAt } = JSON.parse(record) as { expiresAt: number; createdAt: number };
     expect(expiresAt - createdAt).toBe(15 * 60_000);
 
     const status = await hostRequest(setup, { type: 'status', id: 's1' });
-    const row = (status.products as { code: string; reactivationPendingUntil: string | null }[]).find((p) => p.code === BACKUP)!;
+    const row = (status.products as { code: string; reactivationPendingUntil: string | null }[]).find(
+      (p) => p.code === BACKUP,
+    )!;
     expect(row.reactivationPendingUntil).toBe(new Date(expiresAt).toISOString());
 
     // No product code (the activate page does not show one): the host finds it by trying each token.
@@ -146,9 +192,18 @@ describe('reactivate', () => {
     expect(result.code, result.stderr).toBe(0);
     const now = await accessKeyIdOf(setup, BACKUP);
     expect(now).not.toBe(old);
-    expect(JSON.parse(result.stdout)).toEqual({ product: { code: BACKUP, name: 'Acme Backup' }, accessKeyId: maskIdentifier(now), activatedAt: expect.any(String) });
+    expect(JSON.parse(result.stdout)).toEqual({
+      product: { code: BACKUP, name: 'Acme Backup' },
+      accessKeyId: maskIdentifier(now),
+      activatedAt: expect.any(String),
+    });
     expect(await exists(recordFile(setup, BACKUP))).toBe(false);
-    expect(await findSecrets([...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])], { dirs: [setup.dataDir], texts: { stdout: result.stdout, stderr: result.stderr } })).toEqual([]);
+    expect(
+      await findSecrets([...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.secretAccessKey, s.userToken])], {
+        dirs: [setup.dataDir],
+        texts: { stdout: result.stdout, stderr: result.stderr },
+      }),
+    ).toEqual([]);
   }, 60_000);
 
   it('times out with exit 7: the old set untouched, the record gone', async () => {
@@ -162,7 +217,8 @@ describe('reactivate', () => {
     expect(result.stderr).toContain('stored credentials are as they were');
     expect(await accessKeyIdOf(setup, BACKUP)).toBe(old);
     expect(await readdir(join(setup.dataDir, 'reactivation'))).toEqual([]);
-    for (const bad of ['0', '3601', 'soon']) expect((await cli(setup, ['reactivate', '--product', BACKUP, '--timeout', bad])).code).toBe(2);
+    for (const bad of ['0', '3601', 'soon'])
+      expect((await cli(setup, ['reactivate', '--product', BACKUP, '--timeout', bad])).code).toBe(2);
   }, 60_000);
 
   it('a pending record lifts nothing for a redirect-URL key, a key from another page, another product, or after it expired', async () => {
@@ -173,7 +229,10 @@ describe('reactivate', () => {
 
     const refusals = [
       activateRequest(BACKUP, { keySource: 'redirect-url', pageUrl: `${sim.activateUrl}?x=1` }),
-      activateRequest(BACKUP, { keySource: 'redirect-url', pageUrl: `https://vendor.devpay.test/welcome?ProductCode=${BACKUP}` }),
+      activateRequest(BACKUP, {
+        keySource: 'redirect-url',
+        pageUrl: `https://vendor.devpay.test/welcome?ProductCode=${BACKUP}`,
+      }),
       activateRequest(BACKUP, { keySource: undefined }),
       activateRequest(BACKUP, { pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm' }),
       activateRequest(BACKUP, { productCode: BACKUP, keySource: 'redirect-url' }),
@@ -182,7 +241,10 @@ describe('reactivate', () => {
     ];
     for (const request of refusals) {
       const reply = await hostRequest(setup, request);
-      expect(reply, JSON.stringify({ ...request, key: '…' })).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED' });
+      expect(reply, JSON.stringify({ ...request, key: '…' })).toMatchObject({
+        type: 'error',
+        code: 'ALREADY_ACTIVATED',
+      });
     }
     expect([await accessKeyIdOf(setup, BACKUP), await accessKeyIdOf(setup, VAULT)]).toEqual([backup, vault]);
     expect(await exists(recordFile(setup, BACKUP))).toBe(true);
@@ -190,7 +252,10 @@ describe('reactivate', () => {
     // A second reactivate replaces the record (and leaves it alone when it ends); the first, interrupted, ends with 7.
     const firstId = (JSON.parse(await readFile(recordFile(setup, BACKUP), 'utf8')) as { id: string }).id;
     const second = spawnCli(setup, ['reactivate', '--product', BACKUP, '--no-open', '--timeout', '60']);
-    await waitFor(async () => (JSON.parse(await readFile(recordFile(setup, BACKUP), 'utf8')) as { id: string }).id !== firstId, { what: 'the record to be replaced' });
+    await waitFor(
+      async () => (JSON.parse(await readFile(recordFile(setup, BACKUP), 'utf8')) as { id: string }).id !== firstId,
+      { what: 'the record to be replaced' },
+    );
     first.child.kill('SIGTERM');
     expect((await first.done).code).toBe(7);
     expect(await exists(recordFile(setup, BACKUP))).toBe(true);
@@ -200,12 +265,27 @@ describe('reactivate', () => {
     expect(await exists(recordFile(setup, BACKUP))).toBe(false);
 
     // An expired record lifts nothing.
-    const expired = { version: 1, productCode: BACKUP, id: '0b7c5d5e-8c1b-4a43-9c0e-1a2b3c4d5e6f', createdAt: Date.now() - 120_000, expiresAt: Date.now() - 60_000 };
+    const expired = {
+      version: 1,
+      productCode: BACKUP,
+      id: '0b7c5d5e-8c1b-4a43-9c0e-1a2b3c4d5e6f',
+      createdAt: Date.now() - 120_000,
+      expiresAt: Date.now() - 60_000,
+    };
     await writeFile(recordFile(setup, BACKUP), JSON.stringify(expired), { mode: 0o600 });
-    expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED' });
+    expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({
+      type: 'error',
+      code: 'ALREADY_ACTIVATED',
+    });
     // Nor does a record claiming more than an hour (not written by the companion).
-    await writeFile(recordFile(setup, BACKUP), JSON.stringify({ ...expired, createdAt: Date.now() - 1000, expiresAt: Date.now() + 2 * 3600_000 }));
-    expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED' });
+    await writeFile(
+      recordFile(setup, BACKUP),
+      JSON.stringify({ ...expired, createdAt: Date.now() - 1000, expiresAt: Date.now() + 2 * 3600_000 }),
+    );
+    expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({
+      type: 'error',
+      code: 'ALREADY_ACTIVATED',
+    });
     expect(await accessKeyIdOf(setup, BACKUP)).toBe(backup);
   }, 90_000);
 
@@ -213,18 +293,18 @@ describe('reactivate', () => {
     const setup = await services.newCase();
     const old = await activated(setup, BACKUP);
     for (const winner of ['paste', 'browser'] as const) {
-      const term = await startTerminal([process.execPath, HOST_BUNDLE, 'reactivate', '--product', BACKUP, '--no-open'], { env: setup.env });
+      const term = await startTerminal(
+        [process.execPath, HOST_BUNDLE, 'reactivate', '--product', BACKUP, '--no-open'],
+        { env: setup.env },
+      );
       try {
         const prompt = await term.waitFor('Activation key:');
         expect(prompt).toContain(`Waiting for a new key for Acme Backup. Get one at ${services.demo.activateUrl}`);
         expect(await exists(recordFile(setup, BACKUP))).toBe(true);
         const key = sim.purchase(BACKUP);
-        if (winner === 'paste') {
-          await term.type(key);
-          await term.press('Enter');
-        } else {
-          expect(await hostRequest(setup, activateRequest(BACKUP, { key }))).toMatchObject({ type: 'activated', replaced: true });
-        }
+        const viaBrowser =
+          winner === 'browser' ? await hostRequest(setup, activateRequest(BACKUP, { key })) : await paste(term, key);
+        expect(viaBrowser).toMatchObject(winner === 'browser' ? { type: 'activated', replaced: true } : {});
         expect(await term.waitForExit()).toBe(0);
         const now = await accessKeyIdOf(setup, BACKUP);
         expect(now).not.toBe(old);

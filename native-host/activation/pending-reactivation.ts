@@ -41,14 +41,25 @@ export function reactivationFolder(dataDir: string): string {
 }
 
 function recordFile(dataDir: string, productCode: string): string {
-  if (!isProductCode(productCode)) throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
+  if (!isProductCode(productCode))
+    throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
   return join(reactivationFolder(dataDir), `${productCode}.json`);
 }
 
 /** Records (or replaces) the product's pending reactivation, lasting `timeoutMs` (capped at an hour). */
-export async function recordPendingReactivation(dataDir: string, productCode: string, options: { now: number; timeoutMs: number }): Promise<PendingReactivation> {
+export async function recordPendingReactivation(
+  dataDir: string,
+  productCode: string,
+  options: { now: number; timeoutMs: number },
+): Promise<PendingReactivation> {
   const lasts = Math.min(Math.max(1, Math.round(options.timeoutMs)), MAX_REACTIVATION_MS);
-  const record: PendingReactivation = { version: 1, productCode, id: randomUUID(), createdAt: options.now, expiresAt: options.now + lasts };
+  const record: PendingReactivation = {
+    version: 1,
+    productCode,
+    id: randomUUID(),
+    createdAt: options.now,
+    expiresAt: options.now + lasts,
+  };
   const folder = reactivationFolder(dataDir);
   try {
     await mkdir(folder, { recursive: true, mode: 0o700 });
@@ -56,7 +67,10 @@ export async function recordPendingReactivation(dataDir: string, productCode: st
     await writeFileAtomic(recordFile(dataDir, productCode), JSON.stringify(record), { mode: 0o600, fsync: true });
   } catch (error) {
     if (error instanceof HostError) throw error;
-    throw new HostError('STORAGE_FAILED', `The pending reactivation could not be recorded in ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Fix the folder's permissions and try again.`);
+    throw new HostError(
+      'STORAGE_FAILED',
+      `The pending reactivation could not be recorded in ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}). Fix the folder's permissions and try again.`,
+    );
   }
   return record;
 }
@@ -79,7 +93,11 @@ async function readRecord(dataDir: string, productCode: string): Promise<Pending
 }
 
 /** The product's pending reactivation while it lasts; null when there is none, it expired, or the file is not ours. */
-export async function readPendingReactivation(dataDir: string, productCode: string, now: number): Promise<PendingReactivation | null> {
+export async function readPendingReactivation(
+  dataDir: string,
+  productCode: string,
+  now: number,
+): Promise<PendingReactivation | null> {
   const record = await readRecord(dataDir, productCode);
   return record !== null && now >= record.createdAt && now < record.expiresAt ? record : null;
 }
@@ -102,7 +120,11 @@ export function isActivatePage(pageUrl: string | undefined, activateUrl: string)
   try {
     const page = new URL(pageUrl);
     const activate = new URL(activateUrl);
-    return /^https?:$/.test(page.protocol) && page.hostname === activate.hostname && page.pathname.startsWith(activate.pathname);
+    return (
+      /^https?:$/.test(page.protocol) &&
+      page.hostname === activate.hostname &&
+      page.pathname.startsWith(activate.pathname)
+    );
   } catch {
     return false;
   }
@@ -123,7 +145,10 @@ export async function liftsConfirmation(
 }
 
 /** The status reply's products, each with until when a reactivation waits for its new key (the popup says so). */
-export async function withPendingReactivations(services: { dataDir: string; now: () => number }, products: ProductStatus[]): Promise<ProductStatus[]> {
+export async function withPendingReactivations(
+  services: { dataDir: string; now: () => number },
+  products: ProductStatus[],
+): Promise<ProductStatus[]> {
   const now = services.now();
   return Promise.all(
     products.map(async (p) => {

@@ -9,7 +9,12 @@ import { stat } from 'node:fs/promises';
 import { maskIdentifier } from '../../shared/activation-key.ts';
 import type { ProductRef } from '../errors.ts';
 import type { HostServices } from '../services.ts';
-import { clearPendingReactivation, MAX_REACTIVATION_MS, recordPendingReactivation, type PendingReactivation } from './pending-reactivation.ts';
+import {
+  clearPendingReactivation,
+  MAX_REACTIVATION_MS,
+  recordPendingReactivation,
+  type PendingReactivation,
+} from './pending-reactivation.ts';
 import { productRef, requireProduct } from './products.ts';
 
 /** How often the credentials file is looked at (a stat; the keychain only when the file changed). */
@@ -48,7 +53,11 @@ export interface ReactivationOptions {
 
 export type ReactivationServices = Pick<HostServices, 'config' | 'dataDir' | 'store' | 'now' | 'log'>;
 
-export async function reactivateProduct(services: ReactivationServices, productCode: string, options: ReactivationOptions): Promise<ReactivatedSet> {
+export async function reactivateProduct(
+  services: ReactivationServices,
+  productCode: string,
+  options: ReactivationOptions,
+): Promise<ReactivatedSet> {
   const product = requireProduct(services.config, productCode);
   const ref = productRef(product);
   const timeoutMs = Math.min(options.timeoutMs, MAX_REACTIVATION_MS);
@@ -59,10 +68,15 @@ export async function reactivateProduct(services: ReactivationServices, productC
   const done = new AbortController();
   try {
     options.onWaiting?.(record);
-    const racers: Promise<ReactivatedSet>[] = [waitForNewSet(services, ref, record.createdAt, done.signal), endOfWait(ref, timeoutMs, options.signal, done.signal)];
+    const racers: Promise<ReactivatedSet>[] = [
+      waitForNewSet(services, ref, record.createdAt, done.signal),
+      endOfWait(ref, timeoutMs, options.signal, done.signal),
+    ];
     if (options.alsoWaitFor) racers.push(options.alsoWaitFor(done.signal));
     if (options.openActivatePage) {
-      await options.openActivatePage(services.config.activateUrl).catch((error: unknown) => services.log.warn('could not open the activate page', { error: String(error) }));
+      await options
+        .openActivatePage(services.config.activateUrl)
+        .catch((error: unknown) => services.log.warn('could not open the activate page', { error: String(error) }));
     }
     return await Promise.race(racers);
   } finally {
@@ -72,7 +86,12 @@ export async function reactivateProduct(services: ReactivationServices, productC
 }
 
 /** Resolves with the first readable set stored for the product since `since` (ms). */
-async function waitForNewSet(services: ReactivationServices, product: ProductRef, since: number, signal: AbortSignal): Promise<ReactivatedSet> {
+async function waitForNewSet(
+  services: ReactivationServices,
+  product: ProductRef,
+  since: number,
+  signal: AbortSignal,
+): Promise<ReactivatedSet> {
   const file = services.store.fileFor(product.code);
   let seen: string | null | undefined;
   while (!signal.aborted) {
@@ -83,7 +102,11 @@ async function waitForNewSet(services: ReactivationServices, product: ProductRef
     if (identity !== seen && identity !== null) {
       const stored = await services.store.read(product.code);
       if (stored.state === 'activated' && Date.parse(stored.credentials.activatedAt) >= since) {
-        return { product, accessKeyId: maskIdentifier(stored.credentials.accessKeyId), activatedAt: stored.credentials.activatedAt };
+        return {
+          product,
+          accessKeyId: maskIdentifier(stored.credentials.accessKeyId),
+          activatedAt: stored.credentials.activatedAt,
+        };
       }
     }
     seen = identity;
@@ -92,20 +115,41 @@ async function waitForNewSet(services: ReactivationServices, product: ProductRef
   return new Promise(() => undefined); // the race is over
 }
 
-function endOfWait(product: ProductRef, timeoutMs: number, caller: AbortSignal | undefined, done: AbortSignal): Promise<never> {
+function endOfWait(
+  product: ProductRef,
+  timeoutMs: number,
+  caller: AbortSignal | undefined,
+  done: AbortSignal,
+): Promise<never> {
   return new Promise((_, reject) => {
     const timer = setTimeout(() => {
-      reject(new ReactivationEndedError('timed-out', product, `No new key for ${product.name} arrived within ${Math.round(timeoutMs / 1000)} s; its stored credentials are as they were. Run the reactivation again when the customer is ready.`));
+      reject(
+        new ReactivationEndedError(
+          'timed-out',
+          product,
+          `No new key for ${product.name} arrived within ${Math.round(timeoutMs / 1000)} s; its stored credentials are as they were. Run the reactivation again when the customer is ready.`,
+        ),
+      );
     }, timeoutMs);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(new ReactivationEndedError('aborted', product, `The reactivation of ${product.name} was cancelled; its stored credentials are as they were.`));
+      reject(
+        new ReactivationEndedError(
+          'aborted',
+          product,
+          `The reactivation of ${product.name} was cancelled; its stored credentials are as they were.`,
+        ),
+      );
     };
     if (caller?.aborted) onAbort();
     caller?.addEventListener('abort', onAbort, { once: true });
-    done.addEventListener('abort', () => {
-      clearTimeout(timer);
-      caller?.removeEventListener('abort', onAbort);
-    }, { once: true });
+    done.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        caller?.removeEventListener('abort', onAbort);
+      },
+      { once: true },
+    );
   });
 }

@@ -28,17 +28,33 @@ export function registerCheckCommand(program: Command, deps: CheckCommandDeps): 
       const host = await deps.services(cmd);
       const product = requireProduct(host.config, opts.product);
       const stored = await host.store.read(product.code);
-      const problem: CheckProblem | null = stored.state === 'activated' ? null : stored.state === 'unreadable' ? stored.reason : 'not-activated';
+      const problem: CheckProblem | null =
+        stored.state === 'activated' ? null : stored.state === 'unreadable' ? stored.reason : 'not-activated';
       const accessKeyId = stored.state === 'activated' ? maskIdentifier(stored.credentials.accessKeyId) : null;
       if (opts.json) {
         const activatedAt = stored.state === 'activated' ? stored.credentials.activatedAt : null;
-        deps.stdout.write(JSON.stringify({ product: productRef(product), usable: problem === null, problem, accessKeyId, activatedAt }) + '\n');
+        deps.stdout.write(
+          JSON.stringify({
+            product: productRef(product),
+            usable: problem === null,
+            problem,
+            accessKeyId,
+            activatedAt,
+          }) + '\n',
+        );
       } else if (problem === null) {
         deps.stdout.write(`${product.code}  ${product.name}: complete and readable, Access Key ID ${accessKeyId}\n`);
       }
       if (problem !== null) {
-        const what = { 'not-activated': 'has no stored credentials', 'key-missing': "credentials' key is missing from the keychain", 'file-damaged': 'credentials are damaged or incomplete' }[problem];
-        throw new CliError(`${product.name} ${what}: run devpay-companion reactivate --product ${product.code}.`, EXIT.REACTIVATE);
+        const what = {
+          'not-activated': 'has no stored credentials',
+          'key-missing': "credentials' key is missing from the keychain",
+          'file-damaged': 'credentials are damaged or incomplete',
+        }[problem];
+        throw new CliError(
+          `${product.name} ${what}: run devpay-companion reactivate --product ${product.code}.`,
+          EXIT.REACTIVATE,
+        );
       }
     });
 }

@@ -35,9 +35,15 @@ function parseTimeout(value: string): number {
 export function registerReactivateCommand(program: Command, deps: ReactivateCommandDeps): void {
   program
     .command('reactivate')
-    .description("get a new set for a product without reinstalling: opens the activate page and waits for the extension to take the new key (or for it to be pasted)")
+    .description(
+      'get a new set for a product without reinstalling: opens the activate page and waits for the extension to take the new key (or for it to be pasted)',
+    )
     .requiredOption('--product <code>', 'the product to reactivate')
-    .option('--timeout <seconds>', `how long to wait for the new key (default ${DEFAULT_REACTIVATION_MS / 1000}, at most ${MAX_REACTIVATION_MS / 1000})`, parseTimeout)
+    .option(
+      '--timeout <seconds>',
+      `how long to wait for the new key (default ${DEFAULT_REACTIVATION_MS / 1000}, at most ${MAX_REACTIVATION_MS / 1000})`,
+      parseTimeout,
+    )
     .option('--no-open', 'do not open the activate page (the desktop product shows it in its own words)')
     .option('--json', 'print {"product":{"code","name"},"accessKeyId","activatedAt"} (or {"error":{"code","message"}})')
     .action(async (opts: { product: string; timeout?: number; open: boolean; json?: boolean }, cmd: Command) => {
@@ -48,11 +54,22 @@ export function registerReactivateCommand(program: Command, deps: ReactivateComm
       // A key pasted at the prompt is the customer's own: it replaces the set as `activate` does.
       const pasted = async (signal: AbortSignal): Promise<ReactivatedSet> => {
         const intro = `Waiting for a new key for ${product.name}. Get one at ${host.config.activateUrl}: the browser extension takes it from there, or paste it here.\n`;
-        const key = await promptForKey({ stdin: deps.stdin, output: deps.stderr, isTTY: true }, host.config, product.name, { intro, signal }).catch((error: unknown) => {
+        const key = await promptForKey(
+          { stdin: deps.stdin, output: deps.stderr, isTTY: true },
+          host.config,
+          product.name,
+          { intro, signal },
+        ).catch((error: unknown) => {
           if (signal.aborted) return new Promise<never>(() => undefined); // the browser won
           throw error;
         });
-        const outcome = await activate(host, { key, productCode: product.code, capturedAt: host.now(), replace: true, source: 'cli' });
+        const outcome = await activate(host, {
+          key,
+          productCode: product.code,
+          capturedAt: host.now(),
+          replace: true,
+          source: 'cli',
+        });
         return { product: outcome.product, accessKeyId: outcome.accessKeyId, activatedAt: outcome.activatedAt };
       };
       let set: ReactivatedSet;
@@ -63,13 +80,21 @@ export function registerReactivateCommand(program: Command, deps: ReactivateComm
           signal: interrupted.signal,
           ...(opts.open ? { openActivatePage: async (url: string) => void (await open(url)) } : {}),
           onWaiting: (record) => {
-            if (!deps.stdinIsTTY) say(`waiting until ${new Date(record.expiresAt).toISOString()} for a new key for ${product.name} from ${host.config.activateUrl}`);
+            if (!deps.stdinIsTTY)
+              say(
+                `waiting until ${new Date(record.expiresAt).toISOString()} for a new key for ${product.name} from ${host.config.activateUrl}`,
+              );
           },
           ...(deps.stdinIsTTY ? { alsoWaitFor: pasted } : {}),
         });
       } catch (error) {
         if (error instanceof ReactivationEndedError) {
-          if (opts.json) deps.stdout.write(JSON.stringify({ error: { code: error.reason === 'timed-out' ? 'TIMED_OUT' : 'CANCELLED', message: error.message } }) + '\n');
+          if (opts.json)
+            deps.stdout.write(
+              JSON.stringify({
+                error: { code: error.reason === 'timed-out' ? 'TIMED_OUT' : 'CANCELLED', message: error.message },
+              }) + '\n',
+            );
           throw new CliError(error.message, EXIT.NO_NEW_KEY);
         }
         throw error;
@@ -77,7 +102,10 @@ export function registerReactivateCommand(program: Command, deps: ReactivateComm
         interrupted.dispose();
       }
       if (opts.json) deps.stdout.write(JSON.stringify(set) + '\n');
-      else deps.stdout.write(`Reactivated ${set.product.name} (${set.product.code}).\nAccess Key ID: ${set.accessKeyId}\n`);
+      else
+        deps.stdout.write(
+          `Reactivated ${set.product.name} (${set.product.code}).\nAccess Key ID: ${set.accessKeyId}\n`,
+        );
     });
 }
 
