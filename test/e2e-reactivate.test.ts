@@ -7,7 +7,7 @@
  * allow: a redirect URL's key, a key after the record expired, a key for
  * another product all still ask. Real Chromium, host, simulator, gnome-keyring.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { maskIdentifier } from '../shared/activation-key.ts';
 import type { CredentialsEvent } from '../shared/messages.ts';
 import { watchCredentials, type CredentialsWatch } from '../native-host/api.ts';
 import type { ExtensionBrowser } from './machine/browser.ts';
-import { HOST_BUNDLE, type CliResult } from './machine/companion.ts';
+import { startCli } from './machine/companion.ts';
 import { closeAndCheckNothingLeft } from './helpers/after-browser-test.ts';
 import { startCustomerMachine, type CustomerMachine } from './machine/customer-machine.ts';
 import { waitFor } from './machine/wait.ts';
@@ -33,22 +33,6 @@ let serve: ChildProcess | undefined;
 let watch: CredentialsWatch | undefined;
 const events: CredentialsEvent[] = [];
 
-/** A companion command left running, as the desktop product starts it. */
-function start(args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = once(child, 'close').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-    stdout,
-    stderr,
-  }));
-  return { child, done };
-}
-
 const recordFile = (code: string) => join(world.dataDir, 'reactivation', `${code}.json`);
 const exists = (path: string) =>
   stat(path).then(
@@ -57,7 +41,14 @@ const exists = (path: string) =>
   );
 
 async function startReactivate(code: string, timeoutSeconds = 120) {
-  const running = start(['reactivate', '--product', code, '--no-open', '--timeout', String(timeoutSeconds)]);
+  const running = startCli(world.env, [
+    'reactivate',
+    '--product',
+    code,
+    '--no-open',
+    '--timeout',
+    String(timeoutSeconds),
+  ]);
   await waitFor(() => exists(recordFile(code)), { what: 'the pending reactivation' });
   return running;
 }
@@ -66,7 +57,7 @@ beforeAll(async () => {
   world = await startCustomerMachine({ label: 'e2e-reactivate' });
   const install = await world.install();
   expect(install.code, install.stderr).toBe(0);
-  serve = start(['serve', '--port', '0']).child;
+  serve = startCli(world.env, ['serve', '--port', '0']).child;
   let log = '';
   serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   let port = 0;

@@ -5,8 +5,6 @@
  * rule that lifts the confirmation (activate-page keys, that product, while
  * the record lasts), against the simulator and a real gnome-keyring.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +17,7 @@ import {
   HOST_BUNDLE,
   NativeHostProcess,
   runCli,
+  startCli,
   type CliResult,
 } from './machine/companion.ts';
 import { waitFor } from './machine/wait.ts';
@@ -72,22 +71,6 @@ async function paste(term: Terminal, key: string): Promise<null> {
   await term.type(key);
   await term.press('Enter');
   return null;
-}
-
-/** The CLI as a child we can signal. */
-function spawnCli(setup: TestCase, args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: setup.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = once(child, 'close').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-    stdout,
-    stderr,
-  }));
-  return { child, done };
 }
 
 /** What the extension sends for a key a key page showed. */
@@ -224,7 +207,7 @@ describe('reactivate', () => {
   it('a pending record lifts nothing for a redirect-URL key, a key from another page, another product, or after it expired', async () => {
     const setup = await services.newCase();
     const [backup, vault] = [await activated(setup, BACKUP), await activated(setup, VAULT)];
-    const first = spawnCli(setup, ['reactivate', '--product', BACKUP, '--no-open', '--timeout', '120']);
+    const first = startCli(setup.env, ['reactivate', '--product', BACKUP, '--no-open', '--timeout', '120']);
     await waitFor(() => exists(recordFile(setup, BACKUP)), { what: 'the pending record' });
 
     const refusals = [
@@ -251,7 +234,7 @@ describe('reactivate', () => {
 
     // A second reactivate replaces the record (and leaves it alone when it ends); the first, interrupted, ends with 7.
     const firstId = (JSON.parse(await readFile(recordFile(setup, BACKUP), 'utf8')) as { id: string }).id;
-    const second = spawnCli(setup, ['reactivate', '--product', BACKUP, '--no-open', '--timeout', '60']);
+    const second = startCli(setup.env, ['reactivate', '--product', BACKUP, '--no-open', '--timeout', '60']);
     await waitFor(
       async () => (JSON.parse(await readFile(recordFile(setup, BACKUP), 'utf8')) as { id: string }).id !== firstId,
       { what: 'the record to be replaced' },
