@@ -21,10 +21,13 @@ export default defineConfig({
   // Icons (toolbar, notifications) live with the extension's sources.
   publicDir: 'extension/public',
   outDir: '.output',
-  modules: ['@wxt-dev/webextension-polyfill'],
+  // i18n: extension/locales/<lang>.yml become _locales/<lang>/messages.json.
+  modules: ['@wxt-dev/webextension-polyfill', '@wxt-dev/i18n/module'],
   manifest: ({ browser }) => ({
-    name: `${vendorConfig.vendor.name} activation companion`,
-    description: 'Activates your DevPay desktop products right after purchase, without copy and paste.',
+    default_locale: 'en',
+    // `{vendor}` in these two messages is filled in per build (see build:publicAssets below).
+    name: '__MSG_manifest_name__',
+    description: '__MSG_manifest_description__',
     // alarms: drops a held activation key at the end of its hour even if the service worker was stopped.
     permissions: ['nativeMessaging', 'storage', 'notifications', 'alarms'],
     // Chromium: the public key pins the extension ID the host allows. Firefox: the add-on ID.
@@ -33,6 +36,15 @@ export default defineConfig({
       : { key: readFileSync(resolve('extension/public-key.txt'), 'utf8').trim() }),
   }),
   hooks: {
+    // The manifest cannot pass substitutions to its messages: the vendor's name goes into each locale's text.
+    'build:publicAssets': (_wxt, assets) => {
+      for (const asset of assets) {
+        if (!('contents' in asset) || !/^_locales\/[^/]+\/messages\.json$/.test(asset.relativeDest)) continue;
+        const messages = JSON.parse(String(asset.contents)) as Record<string, { message: string }>;
+        for (const [key, entry] of Object.entries(messages)) if (key.startsWith('manifest_')) entry.message = entry.message.replaceAll('{vendor}', vendorConfig.vendor.name.replaceAll('$', '$$$$'));
+        asset.contents = JSON.stringify(messages, null, 2);
+      }
+    },
     // The capture script (an unlisted script, see extension/entrypoints/capture.ts) runs only on the
     // configured key pages and redirect pages, in every frame, in the isolated world.
     'build:manifestGenerated': (_wxt, manifest) => {

@@ -4,7 +4,7 @@
  * swallow a host's stderr. Secrets met at run time are registered with redact()
  * so that even a careless message cannot carry them.
  */
-import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -52,13 +52,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (!fileUsable || options.file === undefined) return;
     try {
       mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+      // A link planted at the folder or the file is never followed: no line, no chmod, lands elsewhere.
+      const folder = lstatSync(dirname(options.file));
+      if (folder.isSymbolicLink() || !folder.isDirectory()) throw new Error('log folder is not a real folder');
       try {
-        if (statSync(options.file).size > maxFileBytes) renameSync(options.file, `${options.file}.1`);
+        const info = lstatSync(options.file);
+        if (info.isFile() && info.size > maxFileBytes) renameSync(options.file, `${options.file}.1`);
       } catch {
         // no file yet
       }
-      appendFileSync(options.file, line, { mode: 0o600 });
-      chmodSync(options.file, 0o600);
+      const fd = openSync(options.file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+      try {
+        const info = fstatSync(fd);
+        if (!info.isFile() || (typeof process.getuid === 'function' && info.uid !== process.getuid())) throw new Error('log file is not ours');
+        fchmodSync(fd, 0o600);
+        writeSync(fd, line);
+      } finally {
+        closeSync(fd);
+      }
     } catch {
       fileUsable = false; // logging must never break the host
     }

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# --browser firefox: the same purchase in Firefox ESR (scripts/demo-firefox.ts).
+if [ "${1:-}" = "--browser" ] && [ "${2:-}" = "firefox" ]; then exec npx tsx scripts/demo-firefox.ts; fi
 exec npx tsx scripts/demo.ts

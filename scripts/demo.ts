@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { maskIdentifier } from '../shared/activation-key.ts';
 import { startCustomerMachine, type CustomerMachine } from '../test/machine/customer-machine.ts';
 import { waitFor } from '../test/machine/wait.ts';
+import { savePopupScreenshot } from '../test/machine/popup-states.ts';
 
 const started = performance.now();
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -104,6 +105,8 @@ try {
   );
   const badge = await browser.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
   step(`The extension's popup says "${product.name}: activated"; its toolbar badge shows "${badge}"`);
+  // Kept outside the throw-away machine, which is removed at the end.
+  step(`A picture of the popup: ${await savePopupScreenshot(popup, '.output/demo-popup.png')}`);
   await browser.close();
 
   say(bold('3. What the desktop product now finds: `devpay-companion status`'));

@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(fonts-liberation libsecret-1-dev gnome-keyring dbus tmux)
+# The Firefox tests drive Debian's Firefox ESR, unless FIREFOX_PATH names another.
+if [ -n "${FIREFOX_PATH:-}" ] && [ -x "${FIREFOX_PATH}" ]; then :; else DEB_PACKAGES+=(firefox-esr); fi
 # The browser tests drive Debian's Chromium, unless CHROMIUM_PATH names another (Ubuntu's is a snap).
-if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then :; else DEB_PACKAGES+=(chromium); fi
+# chromium-l10n: its interface languages, which the extension's own follow (the German popup test).
+if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "${CHROMIUM_PATH}" ]; then :; else DEB_PACKAGES+=(chromium chromium-l10n); fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
@@ -37,5 +40,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-echo "setup: building the host and the extension"
+echo "setup: building the host and the extension (Chromium and Firefox)"
 npm run --silent build >/dev/null
+npm run --silent build:firefox >/dev/null

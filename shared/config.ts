@@ -8,11 +8,10 @@ import { isValidMatchPattern } from './match-pattern.ts';
 import { ProductCodeSchema } from './product-code.ts';
 
 export const DEFAULT_LICENSE_SERVICE = 'https://ls.amazonaws.com/';
-export const DEFAULT_ACTIVATE_URL = 'http://www.amazon.com/dp-activate';
+export const DEFAULT_ACTIVATE_URL = 'https://www.amazon.com/dp-activate';
 /** Amazon's purchase confirmation (top frame) and the activate URL page. */
 export const DEFAULT_KEY_PAGES = [
   'https://aws-portal.amazon.com/gp/aws/user/subscription/*',
-  'http://www.amazon.com/dp-activate*',
   'https://www.amazon.com/dp-activate*',
 ] as const;
 export const DEFAULT_NATIVE_HOST_NAME = 'com.devpay.companion';
@@ -21,6 +20,8 @@ export const DEFAULT_LOOPBACK_PORT = 47815;
 const matchPattern = v.pipe(
   v.string(),
   v.check(isValidMatchPattern, 'must be a match pattern such as https://www.example.com/path*'),
+  // Anyone on the network path can write a key into a plain-HTTP page.
+  v.check((p) => !isValidMatchPattern(p) || p.startsWith('https://'), 'must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path'),
 );
 
 const httpUrl = v.pipe(
@@ -28,6 +29,9 @@ const httpUrl = v.pipe(
   v.url('must be an absolute URL'),
   v.check((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
 );
+
+/** Where the customer is sent for a key: a page that shows one, so https:// only. */
+const httpsUrl = v.pipe(v.string(), v.url('must be an absolute URL'), v.check((u) => u.startsWith('https://'), 'must start with https://'));
 
 export const ProductSchema = v.strictObject({
   /** DevPay product code, as Amazon appends it to the redirect URL (`ProductCode`). */
@@ -64,7 +68,7 @@ export const VendorConfigSchema = v.strictObject({
     ),
     DEFAULT_LICENSE_SERVICE,
   ),
-  activateUrl: v.optional(httpUrl, DEFAULT_ACTIVATE_URL),
+  activateUrl: v.optional(httpsUrl, DEFAULT_ACTIVATE_URL),
   /** Pages whose content shows the key (Amazon's confirmation frame, the activate page). */
   keyPages: v.optional(v.pipe(v.array(matchPattern), v.minLength(1)), [...DEFAULT_KEY_PAGES]),
   /** The vendor's redirect URL(s), where Amazon appends ActivationKey and ProductCode. */

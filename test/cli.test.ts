@@ -68,7 +68,7 @@ describe('usage and configuration', () => {
       expect(help.stdout).toContain(text);
     }
     const activateHelp = await cli(setup, ['activate', '--help']);
-    expect(activateHelp.stdout).toMatch(/--product <code>[\s\S]*--key <key>[\s\S]*Exit codes:/);
+    expect(activateHelp.stdout).toMatch(/--product <code>[\s\S]*--key <source>[\s\S]*Exit codes:/);
     const version = await cli(setup, ['--version']);
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
     expect(version.stdout.trim()).toBe(pkg.version);
@@ -106,9 +106,14 @@ describe('usage and configuration', () => {
     const noProduct = await cli(setup, ['credentials']);
     expect(noProduct.code).toBe(2);
     expect(noProduct.stderr).toMatch(/--product/);
-    const unknownProduct = await cli(setup, ['activate', '--product', 'NOTOURS1', '--key', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12']);
+    const unknownProduct = await cli(setup, ['activate', '--product', 'NOTOURS1', '--key', '-'], 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12');
+    // A key in argv is readable by every user (/proc/*/cmdline): refused before anything is read or sent.
+    const inArgv = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12']);
+    expect(inArgv.code).toBe(2);
+    expect(inArgv.stderr).toMatch(/Refusing an activation key on the command line[\s\S]*--key -[\s\S]*paste it at the prompt/);
+    expect(inArgv.stderr).not.toContain('ABCDEFGHIJKLMNOPQRSTUVWXYZ12');
     expect(unknownProduct.code).toBe(2);
-    for (const r of [httpFlag, httpEnv, missing, noProduct, unknownProduct]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const r of [httpFlag, httpEnv, missing, noProduct, unknownProduct, inArgv]) expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 90_000);
 
   it('resolves settings from flags, then DEVPAY_* variables, then defaults', async () => {
@@ -133,7 +138,7 @@ describe('activate, status, credentials, forget', () => {
   it('goes through the whole cycle without printing a secret (except `credentials`, whose job it is)', async () => {
     const setup = await fresh();
     const key = sim.purchase('ACMEBK01');
-    const activated = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', key]);
+    const activated = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], key);
     expect(activated.code, activated.stderr).toBe(0);
     const issued = sim.issued.at(-1)!;
     expect(activated.stdout).toBe(`Activated Acme Backup (ACMEBK01).\nAccess Key ID: ${maskIdentifier(issued.accessKeyId)}\n`);
@@ -220,29 +225,29 @@ describe('activate, status, credentials, forget', () => {
 
   it('exits 3 for a refused key, 4 when the License Service cannot be used, 5 for keychain or storage problems', async () => {
     const setup = await fresh();
-    const r = async (args: string[], env: NodeJS.ProcessEnv = setup.env) => cli(env, args);
-    const malformed = await r(['activate', '--product', 'ACMEBK01', '--key', 'short']);
+    const r = async (args: string[], env: NodeJS.ProcessEnv = setup.env, input?: string) => cli(env, args, input);
+    const malformed = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, 'short');
     expect([malformed.code, malformed.stderr]).toEqual([3, expect.stringContaining(demo.activateUrl)]);
-    const invalid = await r(['activate', '--product', 'ACMEBK01', '--key', 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQ']);
+    const invalid = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQ');
     expect([invalid.code, invalid.stderr]).toEqual([3, expect.stringContaining('does not recognise')]);
-    const incorrect = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEPV02')]);
+    const incorrect = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEPV02'));
     expect([incorrect.code, incorrect.stderr]).toEqual([3, expect.stringContaining('different DevPay product')]);
     const expiring = sim.purchase('ACMEBK01');
     sim.clock.advance(61 * 60_000);
-    const expired = await r(['activate', '--product', 'ACMEBK01', '--key', expiring]).finally(() => sim.clock.advance(-61 * 60_000));
+    const expired = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, expiring).finally(() => sim.clock.advance(-61 * 60_000));
     expect([expired.code, expired.stderr]).toEqual([3, expect.stringContaining('expired')]);
 
-    const untrusted = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')], { ...setup.env, DEVPAY_CA_FILE: undefined });
+    const untrusted = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], { ...setup.env, DEVPAY_CA_FILE: undefined }, sim.purchase('ACMEBK01'));
     expect([untrusted.code, untrusted.stderr]).toEqual([4, expect.stringContaining('not trusted')]);
     sim.faults.add({ kind: 'error', code: 'SomethingNobodyDocumented', status: 400 });
-    const unusable = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]).finally(() => sim.faults.clear());
+    const unusable = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01')).finally(() => sim.faults.clear());
     expect([unusable.code, unusable.stderr]).toEqual([4, expect.stringContaining('SomethingNobodyDocumented')]);
 
-    const noBus = await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')], { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined });
+    const noBus = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined }, sim.purchase('ACMEBK01'));
     expect([noBus.code, noBus.stderr]).toEqual([5, expect.stringContaining('D-Bus')]);
 
     // A tampered file: unreadable (5) until a reactivation repairs it.
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
+    expect((await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code).toBe(0);
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     const envelope = JSON.parse(await readFile(file, 'utf8')) as { data: string };
     envelope.data = Buffer.from(Buffer.from(envelope.data, 'base64').map((b) => b ^ 0xff)).toString('base64');
@@ -250,7 +255,7 @@ describe('activate, status, credentials, forget', () => {
     const unreadable = await r(['credentials', '--product', 'ACMEBK01']);
     expect([unreadable.code, unreadable.stderr]).toEqual([5, expect.stringContaining('credentials unreadable: reactivate')]);
     expect((await r(['status'])).stdout).toContain('ACMEBK01  Acme Backup: credentials unreadable: reactivate');
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
+    expect((await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code).toBe(0);
     expect((await r(['credentials', '--product', 'ACMEBK01'])).code).toBe(0);
     await expectNothingLeaked(setup);
   }, 90_000);
@@ -260,8 +265,8 @@ describe('concurrency and crashes', () => {
   it('two activations at once in two processes: both finish, and the stored set is whole and is the one that replaced', async () => {
     const setup = await fresh();
     const [a, b] = await Promise.all([
-      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]),
-      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')]),
+      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], sim.purchase('ACMEBK01')),
+      cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], sim.purchase('ACMEBK01')),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const replacedBy = [a, b].filter((r) => r.stdout.includes('were replaced'));
@@ -275,7 +280,7 @@ describe('concurrency and crashes', () => {
 
   it('an activation killed at any moment leaves either the old set or the new one, never a broken file', async () => {
     const setup = await fresh();
-    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', sim.purchase('ACMEBK01')])).code).toBe(0);
+    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], sim.purchase('ACMEBK01'))).code).toBe(0);
     const delays = [80, 130, 160, 190, 230, 300];
     let sawOld = 0;
     let sawNew = 0;
@@ -283,7 +288,9 @@ describe('concurrency and crashes', () => {
       const before = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as { AccessKeyId: string };
       const key = sim.purchase('ACMEBK01');
       const issuedBefore = sim.issued.length;
-      const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', key], { env: setup.env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', '-'], { env: setup.env, stdio: ['pipe', 'ignore', 'ignore'] });
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(`${key}\n`);
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       await once(child, 'close');
       clearTimeout(timer);

@@ -37,8 +37,8 @@ describe('vendor configuration', () => {
   it('the example vendor configuration is valid and keeps the real endpoints by default', () => {
     const example = parseVendorConfig(JSON.parse(readFileSync('shared/config/example.json', 'utf8')), 'example.json');
     expect(example.licenseService).toBe('https://ls.amazonaws.com/');
-    expect(example.activateUrl).toBe('http://www.amazon.com/dp-activate');
-    expect(example.keyPages).toEqual(['https://aws-portal.amazon.com/gp/aws/user/subscription/*', 'http://www.amazon.com/dp-activate*', 'https://www.amazon.com/dp-activate*']);
+    expect(example.activateUrl).toBe('https://www.amazon.com/dp-activate');
+    expect(example.keyPages).toEqual(['https://aws-portal.amazon.com/gp/aws/user/subscription/*', 'https://www.amazon.com/dp-activate*']);
   });
 
   it('the demo configuration is valid and points at the simulator', () => {
@@ -61,7 +61,7 @@ describe('vendor configuration', () => {
       extensions: { chromium: ['bjlnkhfkplkddabacdecopbmibdnkiic'], firefox: [] },
     });
     expect(DEFAULT_LICENSE_SERVICE).toBe('https://ls.amazonaws.com/');
-    expect(DEFAULT_ACTIVATE_URL).toBe('http://www.amazon.com/dp-activate');
+    expect(DEFAULT_ACTIVATE_URL).toBe('https://www.amazon.com/dp-activate');
     expect(DEFAULT_KEY_PAGES).toContain('https://aws-portal.amazon.com/gp/aws/user/subscription/*');
   });
 
@@ -97,6 +97,15 @@ describe('vendor configuration', () => {
     expect(problemsOf({ ...minimal(), licenseService: 'http://localhost:8443/' }).problems).toEqual([
       'licenseService: must be an https:// URL: the License Service accepts HTTPS only',
     ]);
+  });
+
+  it('key pages, redirect pages and the activate URL must be https:// (a plain-HTTP page can be injected on the way)', () => {
+    expect(problemsOf({ ...minimal(), keyPages: ['http://www.amazon.com/dp-activate*'], redirectPages: ['http://shop.example/thanks*'], activateUrl: 'http://www.amazon.com/dp-activate' }).problems).toEqual([
+      'activateUrl: must start with https://',
+      'keyPages[0]: must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path',
+      'redirectPages[0]: must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path',
+    ]);
+    expect(problemsOf({ ...minimal(), keyPages: ['*://www.amazon.com/dp-activate*'] }).problems).toHaveLength(1);
   });
 
   it('names missing required fields', () => {

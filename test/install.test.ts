@@ -236,15 +236,16 @@ describe('the launcher', () => {
     expect(() => buildLauncherScript({ os: 'win32', nodePath: 'C:\\100%\\node.exe', hostScript: 'C:\\h.mjs', env: {} })).toThrow(/cannot quote/);
   });
 
-  it('pins the configuration and data folder, and the License Service and CA only when given', () => {
+  it('pins the configuration and data folder, and always the License Service and CA (a browser-started host trusts nothing else)', () => {
     const ctx = { config: DEMO, configPath: '/c.json', dataDir: '/d', licenseService: DEMO.licenseService, caFile: undefined };
-    expect(launcherEnvironment(ctx, 'user')).toEqual({ DEVPAY_CONFIG: '/c.json', DEVPAY_DATA_DIR: '/d' });
-    expect(launcherEnvironment(ctx, 'system')).toEqual({ DEVPAY_CONFIG: '/c.json' });
+    const pinnedDefault = { DEVPAY_PINNED_LICENSE_SERVICE: DEMO.licenseService, DEVPAY_PINNED_CA_FILE: 'none' };
+    expect(launcherEnvironment(ctx, 'user')).toEqual({ DEVPAY_CONFIG: '/c.json', DEVPAY_DATA_DIR: '/d', ...pinnedDefault });
+    expect(launcherEnvironment(ctx, 'system')).toEqual({ DEVPAY_CONFIG: '/c.json', ...pinnedDefault });
     expect(launcherEnvironment({ ...ctx, licenseService: 'https://127.0.0.1:9/', caFile: '/ca.pem' }, 'user')).toEqual({
       DEVPAY_CONFIG: '/c.json',
       DEVPAY_DATA_DIR: '/d',
-      DEVPAY_LICENSE_SERVICE: 'https://127.0.0.1:9/',
-      DEVPAY_CA_FILE: '/ca.pem',
+      DEVPAY_PINNED_LICENSE_SERVICE: 'https://127.0.0.1:9/',
+      DEVPAY_PINNED_CA_FILE: '/ca.pem',
     });
   });
 
@@ -510,6 +511,8 @@ describe('Snap and Flatpak browsers', () => {
     const [snapFirefox, snapChromium, flatpakFirefox] = findings;
     expect(snapFirefox!.summary).toMatch(/portal/);
     expect(snapFirefox!.steps.join(' ')).toMatch(/~\/\.mozilla\/native-messaging-hosts/);
+    // The loopback channel cannot help Firefox (its add-on origin is a per-install UUID): the paste is the way out.
+    expect(snapFirefox!.steps.join(' ')).toMatch(/serve` does not help Firefox.*devpay-companion activate/);
     expect(snapChromium!.steps[0]).toMatch(/devpay-companion serve.*127\.0\.0\.1:47815.*devpay-companion activate/);
     expect(flatpakFirefox!.steps.join(' ')).toContain('flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox');
     expect(detectSandboxedBrowsers({ ...s.platform, os: 'darwin' }, existsSync, HOST, 1)).toEqual([]);
@@ -544,7 +547,7 @@ describe('installForContext (what the end-to-end test uses)', () => {
     expect(report.manifests.map((m) => m.path)).toEqual([join(profile, 'NativeMessagingHosts', `${HOST}.json`)]);
     expect(report.launcher).toBe(join(root, 'data', 'native-host', HOST));
     const launcher = readFileSync(report.launcher, 'utf8');
-    expect(launcher).toContain("DEVPAY_LICENSE_SERVICE='https://127.0.0.1:9443/'; export DEVPAY_LICENSE_SERVICE");
+    expect(launcher).toContain("DEVPAY_PINNED_LICENSE_SERVICE='https://127.0.0.1:9443/'; export DEVPAY_PINNED_LICENSE_SERVICE");
     expect(launcher).toContain(`DEVPAY_DATA_DIR='${join(root, 'data')}'`);
     const removed = await uninstallForContext(ctx, { userDataDirs: [profile], env });
     expect(removed.complete).toBe(true);

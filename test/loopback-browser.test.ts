@@ -33,7 +33,7 @@ let browser: ExtensionBrowser;
 
 /** `devpay-companion serve --port 0` as the customer would run it; resolves with the port it got. */
 async function startServe(): Promise<number> {
-  const child = spawn(process.execPath, [HOST_BUNDLE, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [HOST_BUNDLE, 'serve', '--port', '0', '--pair'], {
     env: { ...world.env, DEVPAY_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,6 +108,25 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
       world.config.nativeHostName,
     );
     expect(error).toContain('not found');
+  });
+
+  it('unpaired, the popup says keys fall back to copy and paste; the code serve --pair shows pairs it', async () => {
+    const popup = await browser.context.newPage();
+    await popup.goto(browser.popupUrl);
+    await popup.waitForSelector('#pairing[data-paired="false"]');
+    expect(await popup.locator('#pairing-status').textContent()).toContain('copy and paste');
+    const code = /pairing code ([0-9A-Z]{5}-[0-9A-Z]{5})/.exec(serveLog)?.[1];
+    expect(code).toBeDefined();
+    // A wrong code first: refused, and not paired.
+    await popup.fill('#pairing-code', code!.startsWith('0') ? '11111-11111' : '00000-00000');
+    await popup.click('#pair');
+    await popup.waitForSelector('#pairing-result[data-result="bad-code"]', { timeout: 30_000 });
+    await popup.fill('#pairing-code', code!.toLowerCase());
+    await popup.click('#pair');
+    await popup.waitForSelector('#pairing-result[data-result="ok"]', { timeout: 30_000 });
+    await popup.waitForSelector('#pairing[data-paired="true"]');
+    expect(serveLog).toContain('paired a browser extension');
+    await popup.close();
   });
 
   it('the key from the purchase is activated through the loopback channel, and the popup says so', async () => {

@@ -19,6 +19,8 @@ import { createLoopbackTransport, type WebSocketLike } from '../extension/lib/lo
 import { createLogger } from '../native-host/log.ts';
 import { connectLoopback, LoopbackUnavailableError, serveLoopback, type LoopbackChannel, type LoopbackServer, type ServeLoopbackOptions } from '../native-host/api.ts';
 import { DEMO_CHROMIUM_ID, findSecrets, runCli } from './machine/companion.ts';
+import { authenticateSocket, pairAs, socketWithOrigin } from './helpers/loopback-pairing.ts';
+import type { LoopbackPairing, PairingStorageArea } from '../extension/lib/loopback-pairing.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -30,7 +32,13 @@ const logLines: string[] = [];
 
 interface Setup extends TestCase {
   server: LoopbackServer;
+  /** The extension's pairing with this server, and the storage.local holding it. */
+  pairing: LoopbackPairing;
+  storage: PairingStorageArea;
 }
+
+/** Each server's pairing with the (test) extension, by port: open() authenticates with it. */
+const pairingsByPort = new Map<number, LoopbackPairing>();
 
 /** A server with a data folder and configuration (own vendor id, own keychain entries) of its own. */
 async function serve(options: Partial<ServeLoopbackOptions> = {}): Promise<Setup> {
@@ -45,7 +53,10 @@ async function serve(options: Partial<ServeLoopbackOptions> = {}): Promise<Setup
     log: createLogger({ level: 'info', stream: { write: (line: string) => logLines.push(line) } }),
     ...options,
   });
-  return { ...testCase, server };
+  const paired = await pairAs(EXTENSION_ORIGIN, server.port, server.openPairing().code);
+  if (!paired.pairing) throw new Error(`pairing failed: ${JSON.stringify(paired.result)}`);
+  pairingsByPort.set(server.port, paired.pairing);
+  return { ...testCase, server, pairing: paired.pairing, storage: paired.storage };
 }
 
 
@@ -72,9 +83,14 @@ function attempt(port: number, options: { origin?: string; token?: string; host?
   });
 }
 
+/** An open connection; as the extension (its origin, no token), authenticated with the server's pairing first. */
 async function open(port: number, options: { origin?: string; token?: string } = {}): Promise<WebSocket> {
   const outcome = await attempt(port, options);
   if (!outcome.opened) throw new Error(`connection refused: ${outcome.status ?? outcome.error}`);
+  const pairing = pairingsByPort.get(port);
+  if (options.origin === EXTENSION_ORIGIN && options.token === undefined && pairing) {
+    if (!(await authenticateSocket(outcome.ws, pairing))) throw new Error('not authenticated');
+  }
   return outcome.ws;
 }
 
@@ -200,6 +216,7 @@ describe('activation through the channel', () => {
       newId: () => crypto.randomUUID(),
       client: 'devpay-extension/test',
       openSocket: (url) => new WebSocket(url, { origin: EXTENSION_ORIGIN }) as unknown as WebSocketLike,
+      storage: setup.storage,
     });
     const hello = await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION });
     expect(hello).toMatchObject({ type: 'hello', id: 'h' });
@@ -214,14 +231,14 @@ describe('activation through the channel', () => {
     await new Promise<void>((r) => free.listen({ host: '127.0.0.1', port: 0 }, () => r()));
     const port = (free.address() as { port: number }).port;
     await new Promise<void>((r) => free.close(() => r()));
-    const nobody = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 't', openSocket: (url) => new WebSocket(url, { origin: EXTENSION_ORIGIN }) as unknown as WebSocketLike });
+    const nobody = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(EXTENSION_ORIGIN), storage: setup.storage });
     const started = Date.now();
     const error = await nobody.request({ type: 'status', id: 's' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostUnavailableError);
     expect((error as HostUnavailableError).reason).toBe('not-installed');
     expect(Date.now() - started).toBeLessThan(2_000);
 
-    const stranger = createLoopbackTransport({ port: setup.server.port, newId: () => crypto.randomUUID(), client: 't', openSocket: (url) => new WebSocket(url, { origin: UNLISTED_EXTENSION_ORIGIN }) as unknown as WebSocketLike });
+    const stranger = createLoopbackTransport({ port: setup.server.port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(UNLISTED_EXTENSION_ORIGIN), storage: setup.storage });
     const refused = await stranger.request({ type: 'status', id: 's' }).catch((e: unknown) => e);
     expect((refused as HostUnavailableError).reason).toBe('not-installed');
   });
@@ -306,7 +323,7 @@ describe('activation through the channel', () => {
 describe('limits', () => {
   let setup: Setup;
   beforeAll(async () => {
-    setup = await serve({ limits: { maxConnections: 3, messagesPerSecond: 2, messageBurst: 6, maxInFlight: 1, idleTimeoutMs: 400, handshakeTimeoutMs: 400 } });
+    setup = await serve({ limits: { maxConnections: 3, messagesPerSecond: 2, messageBurst: 6, maxInFlight: 1, idleTimeoutMs: 400, handshakeTimeoutMs: 1_500 } });
   });
   afterAll(async () => {
     await setup?.server.close();
@@ -331,10 +348,15 @@ describe('limits', () => {
     ws.close();
   });
 
-  it('refuses connections beyond the cap with 503', async () => {
+  it('refuses connections beyond the cap: a local program with 503, the extension after authenticating (1013)', async () => {
     const token = await tokenOf(setup);
     const held = [await open(setup.server.port, { token }), await open(setup.server.port, { token }), await open(setup.server.port, { origin: EXTENSION_ORIGIN })];
-    expect(await attempt(setup.server.port, { origin: EXTENSION_ORIGIN })).toMatchObject({ opened: false, status: 503 });
+    expect(await attempt(setup.server.port, { token })).toMatchObject({ opened: false, status: 503 });
+    const extra = await attempt(setup.server.port, { origin: EXTENSION_ORIGIN });
+    if (!extra.opened) throw new Error('the upgrade itself should open');
+    const extraClosed = closeOf(extra.ws);
+    expect(await authenticateSocket(extra.ws, setup.pairing)).toBe(false);
+    expect((await extraClosed).code).toBe(1013);
     const closing = held.map((ws) => closeOf(ws));
     for (const ws of held) ws.close();
     await Promise.all(closing);
@@ -387,7 +409,7 @@ describe('events for local programs', () => {
     await waitFor('forgotten event', () => (events.length >= 3 ? true : undefined));
     // 4. Activated by the CLI, in another process.
     const key = sim.purchase('ACMEPV02');
-    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', key], { env: setup.env, timeoutMs: 60_000 });
+    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', '-'], { env: setup.env, input: `${key}\n`, timeoutMs: 60_000 });
     expect(activated.code, activated.stderr).toBe(0);
     await waitFor('stored event from the CLI', () => (events.length >= 4 ? true : undefined));
     await settle();
@@ -407,9 +429,11 @@ describe('events for local programs', () => {
     expect(box.messages.every((m) => m.type !== 'credentials-changed')).toBe(true);
     expect(await findSecrets(allSecrets(), { texts: { events: JSON.stringify(events), log: logLines.join('') } })).toEqual([]);
 
-    // The local program speaks the protocol too.
-    const status = await channel.request({ type: 'status' });
-    expect(status).toMatchObject({ type: 'status', products: [{ code: 'ACMEBK01', activated: false }, { code: 'ACMEPV02', activated: true }] });
+    // The token proves only "a program of this user": it may say hello and listen, never read the status or activate.
+    expect(await channel.request({ type: 'hello', protocol: PROTOCOL_VERSION })).toMatchObject({ type: 'hello' });
+    expect(await channel.request({ type: 'status' })).toMatchObject({ type: 'error', code: 'CALLER_NOT_ALLOWED' });
+    const stolen = sim.purchase('ACMEBK01');
+    expect(await channel.request({ type: 'activate', key: stolen, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true })).toMatchObject({ type: 'error', code: 'CALLER_NOT_ALLOWED' });
 
     extension.close();
     await channel.close();

@@ -35,8 +35,8 @@ beforeAll(() => {
   ({ sim } = services);
 });
 
-const cli = (setup: TestCase, args: string[]): Promise<CliResult> =>
-  runCli(args, { env: setup.env, timeoutMs: 60_000 });
+const cli = (setup: TestCase, args: string[], input?: string): Promise<CliResult> =>
+  runCli(args, { env: setup.env, timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
 const recordFile = (setup: TestCase, code: string) => join(setup.dataDir, 'reactivation', `${code}.json`);
 const exists = (path: string) =>
   stat(path).then(
@@ -45,7 +45,7 @@ const exists = (path: string) =>
   );
 
 async function activated(setup: TestCase, code: string): Promise<string> {
-  const result = await cli(setup, ['activate', '--product', code, '--key', sim.purchase(code)]);
+  const result = await cli(setup, ['activate', '--product', code, '--key', '-'], `${sim.purchase(code)}\n`);
   expect(result.code, result.stderr).toBe(0);
   return accessKeyIdOf(setup, code);
 }

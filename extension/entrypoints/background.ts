@@ -16,6 +16,8 @@ import { createLoopbackTransport } from '../lib/loopback-transport.ts';
 import { KeyPairing } from '../lib/key-pairing.ts';
 import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
 import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
+import { siteAccessBadge, siteAccessOrigins, watchSiteAccess, type PermissionsLike } from '../lib/site-access.ts';
+import { STRINGS } from '../lib/strings.ts';
 
 export default defineBackground(() => {
   const config = __DEVPAY_EXTENSION_CONFIG__;
@@ -34,8 +36,18 @@ export default defineBackground(() => {
     }),
     // For browsers that cannot start native hosts (Snap, Flatpak): `devpay-companion serve` on the configured port.
     // (Firefox's extension origins cannot be verified by the host, which refuses them: Firefox ends in the fallback.)
-    loopback: createLoopbackTransport({ port: config.loopbackPort, newId, client }),
+    loopback: createLoopbackTransport({ port: config.loopbackPort, newId, client, storage: browser.storage.local }),
   });
+
+  // Without access to the key pages the content script never runs: the badge says so (the popup offers the fix).
+  const badge = siteAccessBadge(async (text, title) => {
+    await Promise.all([
+      action.setBadgeText({ text }),
+      action.setTitle({ title }),
+      text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] }) : Promise.resolve(),
+    ]).catch(() => {});
+  }, STRINGS.siteAccess.badgeTitle);
+  watchSiteAccess(browser.permissions as unknown as PermissionsLike, siteAccessOrigins(config), (access) => void badge.setAccess(access));
 
   const controller = new ActivationController({
     vendorName: config.vendorName,
@@ -49,13 +61,7 @@ export default defineBackground(() => {
       clear: async (name) => void (await browser.alarms.clear(name)),
     },
     ui: {
-      async setBadge(text, title) {
-        await Promise.all([
-          action.setBadgeText({ text }),
-          action.setTitle({ title }),
-          text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] }) : Promise.resolve(),
-        ]).catch(() => {});
-      },
+      setBadge: (text, title) => badge.setBadge(text, title),
       async notify(id, title, message) {
         await browser.notifications
           .create(id, { type: 'basic', iconUrl, title, message })

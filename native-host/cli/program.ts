@@ -19,7 +19,7 @@ import { registerDoctorCommand } from './doctor-command.ts';
 import { CliError, EXIT, exitCodeFor } from './exit-codes.ts';
 import { registerInstallCommands } from './install-commands.ts';
 import { registerReactivateCommand } from './reactivate-command.ts';
-import { promptForKey, readKeyFromStdin } from './read-key.ts';
+import { promptForKey, readKeyFromStdin, refuseKeyInArgv } from './read-key.ts';
 import { registerServeCommand } from './serve-command.ts';
 
 export interface CliIo {
@@ -88,18 +88,21 @@ export function createProgram(io: CliIo = defaultIo()): Command {
     .command('activate')
     .description('activate a product with an activation key (prompted for on a terminal, read from stdin when piped); replaces an existing set')
     .option('--product <code>', 'the product the key is for (default: the only product, or each in turn)')
-    .addOption(new Option('--key <key>', 'the activation key (otherwise prompted for, or read from stdin)'))
+    .addOption(new Option('--key <source>', '"-": read the key from stdin (a key itself is refused: other users can see command lines)'))
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: { product?: string; key?: string }, cmd: Command) => {
       const host = await services(cmd);
       // Checked before asking for a key.
       const product = opts.product !== undefined ? requireProduct(host.config, opts.product) : undefined;
-      let key = opts.key;
-      if (key === undefined) {
+      // A key in argv is in /proc/*/cmdline for every user of the machine: refused (read-key.ts).
+      refuseKeyInArgv(opts.key);
+      let key: string;
+      if (opts.key === '-') key = await readKeyFromStdin(io.stdin);
+      else {
         key = io.stdinIsTTY ? await promptForKey({ stdin: io.stdin, output: io.stdout, isTTY: true }, host.config, product?.name) : await readKeyFromStdin(io.stdin);
       }
       if (key.trim() === '') {
-        throw new CliError('No activation key given: pass --key KEY, pipe the key on stdin, or run this in a terminal to be asked for it.', EXIT.USAGE);
+        throw new CliError('No activation key given: pipe the key on stdin (--key -), or run this in a terminal to be asked for it.', EXIT.USAGE);
       }
       const outcome = await activate(host, {
         key,

@@ -80,10 +80,19 @@ export function readKeyFromStdin(stdin: NodeJS.ReadableStream): Promise<string> 
     };
     const onEnd = () => finish();
     const onError = (error: Error) => finish(error);
-    const timer = setTimeout(() => finish(new CliError('No activation key arrived on stdin within a minute. Pass it with --key, or pipe it in.', EXIT.USAGE)), STDIN_WAIT_MS);
+    const timer = setTimeout(() => finish(new CliError('No activation key arrived on stdin within a minute. Pipe it in (with --key -), or run the command in a terminal to paste it at the prompt.', EXIT.USAGE)), STDIN_WAIT_MS);
     timer.unref();
     stdin.on('data', onData);
     stdin.once('end', onEnd);
     stdin.once('error', onError);
   });
+}
+
+/** `--key -` reads stdin; anything else would be a key in argv, readable by every user in the process list. */
+export function refuseKeyInArgv(value: string | undefined): void {
+  if (value === undefined || value === '-') return;
+  throw new CliError(
+    'Refusing an activation key on the command line: other users of this computer can read command lines. Pipe it in (`devpay-companion activate --key - < key.txt`) or run `devpay-companion activate` and paste it at the prompt.',
+    EXIT.USAGE,
+  );
 }

@@ -13,7 +13,7 @@ export interface LauncherSpec {
   os: OsName;
   /** Absolute path of the node executable (process.execPath of the installer). */
   nodePath: string;
-  /** Absolute path of the bundled host (dist/devpay-companion.mjs). */
+  /** Absolute path of the bundled host (dist/devpay-companion.mjs); the same as nodePath for the packaged executable. */
   hostScript: string;
   /** Environment the host is started with (DEVPAY_CONFIG, DEVPAY_DATA_DIR, ...). */
   env: Record<string, string>;
@@ -56,6 +56,9 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   assertSafePath('Node.js', spec.nodePath, spec.os);
   assertSafePath('host program', spec.hostScript, spec.os);
   const envEntries = Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b));
+  // The packaged executable is its own runtime: it is started alone.
+  const program = spec.hostScript === spec.nodePath ? [spec.nodePath] : [spec.nodePath, spec.hostScript];
+  const starts = program.length === 1 ? 'starts the packaged native messaging host' : 'starts the native messaging host with the Node.js that installed it';
   for (const [name, value] of envEntries) {
     if (!ENV_NAME.test(name)) throw new Error(`launcher: bad environment variable name ${name}`);
     assertSafePath(name, value, spec.os);
@@ -63,19 +66,19 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   if (spec.os === 'win32') {
     return [
       '@echo off',
-      'rem Written by "devpay-companion install": starts the native messaging host with the Node.js that installed it.',
+      `rem Written by "devpay-companion install": ${starts}.`,
       'setlocal',
       ...envEntries.map(([name, value]) => `set "${name}=${value}"`),
-      `"${spec.nodePath}" "${spec.hostScript}" %*`,
+      `${program.map((p) => `"${p}"`).join(' ')} %*`,
       '',
     ].join('\r\n');
   }
   return [
     '#!/bin/sh',
-    '# Written by "devpay-companion install": starts the native messaging host with the Node.js that installed it.',
+    `# Written by "devpay-companion install": ${starts}.`,
     '# Browsers started from the desktop do not see nvm or Homebrew on PATH, hence the absolute paths.',
     ...envEntries.map(([name, value]) => `${name}=${shellQuote(value)}; export ${name}`),
-    `exec ${shellQuote(spec.nodePath)} ${shellQuote(spec.hostScript)} "$@"`,
+    `exec ${program.map(shellQuote).join(' ')} "$@"`,
     '',
   ].join('\n');
 }

@@ -111,6 +111,8 @@ function snapFinding(spec: SnapSpec, loopbackPort: number): SandboxFinding {
         'When Firefox asks whether the add-on may start the companion, allow it.',
         'If it was refused before: delete ~/.local/share/flatpak/db/webextensions (the portal\'s saved answers), log out and in, and try again.',
         'If about:config shows widget.use-xdg-desktop-portal.native-messaging changed from its default, reset it.',
+        // The host cannot verify a moz-extension:// origin (a random UUID per install), so loopback is no way out here.
+        'If the portal is missing (before Ubuntu 22.04): `devpay-companion serve` does not help Firefox, whose add-on origin the companion cannot verify. Copy the activation key from the extension\'s popup and run `devpay-companion activate` instead.',
       ],
     };
   }

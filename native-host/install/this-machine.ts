@@ -7,6 +7,7 @@
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pinnedLauncherEnv } from '../messaging/pinned-settings.ts';
 import { ENV, type Settings } from '../settings.ts';
 import type { BrowserId, InstallPlatform, OsName, Scope } from './browsers.ts';
 import { InstallError } from './errors.ts';
@@ -14,6 +15,7 @@ import { installHost, type InstallReport } from './install.ts';
 import { defaultInstallDir, type HostLayout } from './layout.ts';
 import { uninstallHost, type UninstallReport } from './uninstall.ts';
 import { runReg } from './windows.ts';
+import { isPackaged } from '../sea/packaged.ts';
 
 export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
 
@@ -21,8 +23,10 @@ export const HOST_BUNDLE_NAME = 'devpay-companion.mjs';
  * The host program a launcher should run: this very file when running the bundle,
  * else the bundle built from these sources (dist/devpay-companion.mjs), which starts
  * much faster than the TypeScript sources (see scripts/bench-host-startup.mjs).
+ * The packaged executable runs itself.
  */
 export function defaultHostScript(moduleUrl: string = import.meta.url): string {
+  if (isPackaged()) return process.execPath;
   const here = fileURLToPath(moduleUrl);
   if (basename(here) === HOST_BUNDLE_NAME) return here;
   return resolve(dirname(here), '..', '..', 'dist', HOST_BUNDLE_NAME);
@@ -40,16 +44,13 @@ export function currentPlatform(env: NodeJS.ProcessEnv = process.env): InstallPl
 
 /**
  * What the launcher pins so a browser-started host uses the settings install saw:
- * the configuration and (per user) the data folder always; the License Service when
- * it differs from the configuration's (given by flag or variable), and the CA file
- * when there is one.
+ * the configuration and (per user) the data folder; and always the License Service
+ * and CA file (or none), which is all a browser-started host trusts (messaging/pinned-settings.ts).
  */
 export function launcherEnvironment(settings: Settings, scope: Scope): Record<string, string> {
   const pinned: Record<string, string> = { [ENV.config]: settings.configPath };
   if (scope === 'user') pinned[ENV.dataDir] = settings.dataDir;
-  if (settings.licenseService !== new URL(settings.config.licenseService).toString()) pinned[ENV.licenseService] = settings.licenseService;
-  if (settings.caFile) pinned[ENV.caFile] = settings.caFile;
-  return pinned;
+  return { ...pinned, ...pinnedLauncherEnv(settings.licenseService, settings.caFile) };
 }
 
 export interface ContextInstallOptions {

@@ -3,8 +3,8 @@
  * always verified (NODE_TLS_REJECT_UNAUTHORIZED cannot switch that off here); an
  * extra CA is added to the system roots, never in place of them.
  */
-import { request } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { request, type RequestOptions } from 'node:https';
+import * as tls from 'node:tls';
 
 export interface HttpsAnswer {
   status: number;
@@ -51,13 +51,15 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
       finish(() => reject(failure));
       req.destroy();
     };
-    const req = request(url, {
+    const requestOptions: RequestOptions & Pick<tls.ConnectionOptions, 'secureContext'> = {
       method: 'GET',
       headers: options.headers,
-      ca: options.ca ? [...rootCertificates, options.ca] : undefined,
+      // Always explicit, so NODE_EXTRA_CA_CERTS (from whoever started us) adds nothing.
+      secureContext: trustContext(options.ca),
       rejectUnauthorized: true,
       agent: false,
-    });
+    };
+    const req = request(url, requestOptions);
     const timer = setTimeout(() => fail(new TransportFailure('timeout', undefined)), options.timeoutMs);
     const onAbort = () => fail(new TransportFailure('aborted', undefined));
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -89,4 +91,22 @@ export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswe
     });
     req.end();
   });
+}
+
+/** Node's bundled roots and, where Node can read it (22.15 and later), the system store. */
+function trustedRoots(): readonly string[] {
+  const system = (tls as { getCACertificates?: (type: 'system') => string[] }).getCACertificates?.('system') ?? [];
+  return [...tls.rootCertificates, ...system];
+}
+
+// Parsing some 150 roots costs tens of milliseconds: once per process and extra CA, not once per attempt.
+const trustContexts = new Map<string, tls.SecureContext>();
+function trustContext(extraCa: string | undefined): tls.SecureContext {
+  const key = extraCa ?? '';
+  let context = trustContexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({ ca: [...trustedRoots(), ...(extraCa ? [extraCa] : [])] });
+    trustContexts.set(key, context);
+  }
+  return context;
 }

@@ -3,7 +3,7 @@
  *
  *   const channel = await connectLoopback();          // port and token file from the vendor configuration
  *   channel.onEvent((e) => { if (e.product.code === 'ACMEBK01') reloadCredentials(); });
- *   const status = await channel.request({ type: 'status' });
+ *   // The token lets a local program listen, nothing more: status and activate answer CALLER_NOT_ALLOWED.
  *   await channel.close();
  *
  * Events carry the product and what changed, never credentials: read those with

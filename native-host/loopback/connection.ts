@@ -23,6 +23,10 @@ export const CLOSE_CODES = {
   idle: 4000,
   /** No answer to our ping: the peer is gone. */
   unresponsive: 4001,
+  /** Authenticated, but its identity (or the server) has all the connections it may have. */
+  tooMany: 1013,
+  /** The client did not prove it is paired (authentication.ts). */
+  unauthenticated: 4003,
 } as const;
 
 export interface ConnectionLimits {
@@ -40,6 +44,10 @@ export type RequestHandler = (message: unknown) => Promise<Reply>;
 function idOf(message: unknown): string | null {
   const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
   return typeof id === 'string' ? id.slice(0, 64) : null;
+}
+
+function isHello(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'hello';
 }
 
 /** A token bucket: `burst` messages at once, refilled at `perSecond`. */
@@ -73,6 +81,8 @@ export class LoopbackConnection {
   constructor(
     readonly ws: WebSocket,
     readonly client: LoopbackClient,
+    /** Whom the connection authenticated as: a pairing's id, or 'local' for the token's holders. */
+    readonly identity: string,
     private readonly handle: RequestHandler,
     private readonly limits: ConnectionLimits,
     private readonly log: Logger,
@@ -141,6 +151,11 @@ export class LoopbackConnection {
     }
     if (this.inFlight >= this.limits.maxInFlight) {
       this.send({ type: 'error', id: idOf(message), code: 'BUSY', message: 'Too many requests at once; wait for the earlier ones to be answered.' } satisfies ErrorReply);
+      return;
+    }
+    // The token proves only "a program of this user": it may listen for events, never act.
+    if (this.client.kind === 'local' && !isHello(message)) {
+      this.send({ type: 'error', id: idOf(message), code: 'CALLER_NOT_ALLOWED', message: 'Local programs may only listen for credentials-changed events; activations come from the paired extension.' } satisfies ErrorReply);
       return;
     }
     this.inFlight++;

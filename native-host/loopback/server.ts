@@ -6,8 +6,12 @@
  *
  * Listens on 127.0.0.1 and ::1 only (::1 skipped where IPv6 is off). Who may
  * connect is decided on the HTTP upgrade request, before any WebSocket exists
- * (admission.ts). Bounded: message size, connections, handshakes (count and
- * time), requests in flight and message rate per connection, idle time.
+ * (admission.ts); then a browser extension must prove it is paired, and the
+ * server that it knows the pairing (authentication.ts), before any request is
+ * answered. Bounded: message size; unauthenticated connections (their own cap,
+ * the oldest dropped for a newcomer, and one deadline for the whole handshake,
+ * not reset by traffic); authenticated connections (in total and per identity);
+ * requests in flight and message rate per connection; idle time.
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -18,16 +22,21 @@ import { CredentialsEventSchema, MAX_INBOUND_MESSAGE_BYTES, type CredentialsEven
 import { createRequestHandler } from '../protocol/handler.ts';
 import type { HostServices } from '../services.ts';
 import { admit, describeOrigin, type LoopbackClient } from './admission.ts';
+import { authenticate } from './authentication.ts';
 import { CLOSE_CODES, LoopbackConnection, type ConnectionLimits } from './connection.ts';
 import { watchCredentialChanges } from './credential-changes.ts';
+import { PairingCode, PairingStore, pairingsFile } from './pairing.ts';
+import { ensurePrivateDataDir, UnsafePathError } from '../store/private-file.ts';
 import { loopbackTokenFile, newToken, removeTokenFileIfOurs, writeTokenFile } from './token.ts';
 
 export interface LoopbackLimits extends ConnectionLimits {
-  /** Open WebSocket connections at once; more are refused with 503. */
+  /** Authenticated connections at once; more are refused. */
   maxConnections: number;
-  /** TCP connections still in their HTTP handshake, per address. */
-  maxPendingHandshakes: number;
-  /** A connection that has not completed its upgrade by then is dropped. */
+  /** Authenticated connections of one identity (one pairing, or the token's holders). */
+  maxPerIdentity: number;
+  /** Connections not yet authenticated; a newcomer beyond this drops the oldest of them. */
+  maxUnauthenticated: number;
+  /** The whole handshake (TCP to authenticated), however much traffic it carries. */
   handshakeTimeoutMs: number;
   /** Every connection is pinged this often; one that missed the previous ping is dropped. */
   heartbeatMs: number;
@@ -39,7 +48,8 @@ export interface LoopbackLimits extends ConnectionLimits {
 
 export const DEFAULT_LOOPBACK_LIMITS: LoopbackLimits = {
   maxConnections: 16,
-  maxPendingHandshakes: 16,
+  maxPerIdentity: 4,
+  maxUnauthenticated: 32,
   handshakeTimeoutMs: 5_000,
   maxInFlight: 4,
   messagesPerSecond: 5,
@@ -58,6 +68,8 @@ export interface LoopbackServerOptions {
   port?: number;
   /** Default `<dataDir>/loopback.token`. */
   tokenFile?: string;
+  /** Default `<dataDir>/loopback-pairings.json`. */
+  pairingsFile?: string;
   limits?: Partial<LoopbackLimits>;
 }
 
@@ -67,6 +79,8 @@ export interface LoopbackServer {
   addresses: string[];
   /** The 0600 file holding the token local programs present. */
   tokenFile: string;
+  /** Opens a new one-time pairing code (replacing any open one) for the customer to type into the popup. */
+  openPairing(options?: { ttlMs?: number }): PairingCode;
   close(): Promise<void>;
 }
 
@@ -167,12 +181,22 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INBOUND_MESSAGE_BYTES, clientTracking: false, perMessageDeflate: false });
   const connections = new Set<LoopbackConnection>();
   const sockets = new Set<Socket>();
+  const pairings = new PairingStore(options.pairingsFile ?? pairingsFile(services.dataDir));
+  let pairingCode: PairingCode | undefined;
+  /** Sockets not yet authenticated, oldest first, with the time their handshake must be over. */
+  const unauthenticated = new Map<Duplex, { timer: ReturnType<typeof setTimeout>; deadline: number }>();
+  const authenticated = (socket: Duplex) => {
+    const entry = unauthenticated.get(socket);
+    if (entry) clearTimeout(entry.timer);
+    unauthenticated.delete(socket);
+  };
+  const openOf = (identity: string) => [...connections].filter((c) => c.identity === identity).length;
   let port = 0;
   /** False until the token file is written, and again from close() on. */
   let accepting = false;
 
-  const accept = (ws: WebSocket, client: LoopbackClient) => {
-    const connection = new LoopbackConnection(ws, client, handle, limits, log);
+  const accept = (ws: WebSocket, client: LoopbackClient, identity: string) => {
+    const connection = new LoopbackConnection(ws, client, identity, handle, limits, log);
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
     log.info('loopback connection opened', { client: client.kind, ...(client.kind === 'extension' ? { extension: client.extensionId } : {}), open: connections.size });
@@ -187,11 +211,33 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
       log.warn('refused a loopback connection', { status: decision.status, reason: decision.reason, origin: describeOrigin(req.headers.origin) });
       return refuse(socket, decision.status);
     }
-    if (connections.size >= limits.maxConnections) {
-      log.warn('refused a loopback connection: too many open', { open: connections.size });
-      return refuse(socket, 503);
+    const full = (identity: string) => connections.size >= limits.maxConnections || openOf(identity) >= limits.maxPerIdentity;
+    const client = decision.client;
+    if (client.kind === 'local') {
+      // The token proves a local program of this user: it may listen for events, nothing more (connection.ts).
+      if (full('local')) {
+        log.warn('refused a loopback connection: too many open', { open: connections.size });
+        return refuse(socket, 503);
+      }
+      authenticated(socket);
+      return wss.handleUpgrade(req, socket, head, (ws) => accept(ws, client, 'local'));
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, decision.client));
+    const deadline = unauthenticated.get(socket)?.deadline ?? Date.now() + limits.handshakeTimeoutMs;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      void authenticate(ws, { pairings, pairingCode: () => pairingCode, hasRoomFor: (pairing) => accepting && !full(pairing) }, deadline).then(
+        (outcome) => {
+          if (!outcome.ok) {
+            log.warn('refused a loopback connection: not authenticated', { reason: outcome.reason, origin: describeOrigin(req.headers.origin) });
+            if (ws.readyState === ws.OPEN) ws.close(outcome.busy ? CLOSE_CODES.tooMany : CLOSE_CODES.unauthenticated, outcome.busy ? 'too many connections' : 'not authenticated');
+            return;
+          }
+          if (outcome.paired) log.info('paired a browser extension', { pairing: outcome.pairing.slice(0, 6) });
+          authenticated(socket);
+          accept(ws, client, outcome.pairing);
+        },
+        () => ws.terminate(),
+      );
+    });
   };
 
   const makeServer = () => {
@@ -199,12 +245,24 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
       res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', Upgrade: 'websocket' });
       res.end('WebSocket only.\n');
     });
-    server.maxConnections = limits.maxConnections + limits.maxPendingHandshakes;
     server.on('connection', (socket) => {
       sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      // ws clears this timeout once the upgrade completes.
-      socket.setTimeout(limits.handshakeTimeoutMs, () => socket.destroy());
+      // A flood of half-open handshakes cannot lock genuine clients out: they finish in
+      // milliseconds, so dropping the oldest unfinished one for each newcomer lets them through.
+      if (unauthenticated.size >= limits.maxUnauthenticated) {
+        const [oldest] = unauthenticated.keys();
+        if (oldest) {
+          authenticated(oldest);
+          oldest.destroy();
+        }
+      }
+      // One deadline for the whole handshake: unlike socket.setTimeout, traffic does not extend it.
+      const deadline = Date.now() + limits.handshakeTimeoutMs;
+      unauthenticated.set(socket, { timer: setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs), deadline });
+      socket.once('close', () => {
+        sockets.delete(socket);
+        authenticated(socket);
+      });
     });
     server.on('upgrade', onUpgrade);
     server.on('clientError', (_error, socket) => socket.destroy());
@@ -229,11 +287,13 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
 
   let changes: Awaited<ReturnType<typeof watchCredentialChanges>> | undefined;
   try {
+    await ensurePrivateDataDir(services.dataDir);
     changes = await watchCredentialChanges(services, broadcast, { rescanMs: limits.rescanMs });
     await writeTokenFile(tokenFile, token);
   } catch (error) {
     changes?.close();
     await Promise.all(servers.map(closeServer));
+    if (error instanceof UnsafePathError) throw new LoopbackStartError('CANNOT_LISTEN', error.message);
     throw new LoopbackStartError('CANNOT_LISTEN', `Cannot prepare the loopback channel in ${services.dataDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
   }
 
@@ -266,6 +326,7 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     port,
     addresses,
     tokenFile,
+    openPairing: (opts = {}) => (pairingCode = new PairingCode(Date.now, opts.ttlMs)),
     close: () => (closed ??= close()),
   };
 }

@@ -5,9 +5,9 @@
  * customer; it is removed again on shutdown (if it is still ours).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readPrivateFile, writePrivateFile } from '../store/private-file.ts';
 
 const MAX_TOKEN_FILE_BYTES = 1024;
 
@@ -20,16 +20,15 @@ export function newToken(): string {
 }
 
 export async function writeTokenFile(file: string, token: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(file, token, { mode: 0o600, fsync: true });
-  await chmod(file, 0o600);
+  // A link planted at the token file is replaced, never followed (private-file.ts).
+  await writePrivateFile(file, token);
 }
 
 /** The token in the file; throws (ENOENT and the like) when there is none to read. */
 export async function readTokenFile(file: string): Promise<string> {
-  const info = await stat(file);
-  if (!info.isFile() || info.size > MAX_TOKEN_FILE_BYTES) throw new Error(`${file} is not a loopback token file.`);
-  return (await readFile(file, 'utf8')).trim();
+  const text = await readPrivateFile(file, MAX_TOKEN_FILE_BYTES);
+  if (text === undefined) throw Object.assign(new Error(`${file} does not exist.`), { code: 'ENOENT' });
+  return text.trim();
 }
 
 /** Removes the file unless another server has written its own token there since. */

@@ -12,6 +12,7 @@ import { resolveSettings } from '../settings.ts';
 import { isCallerAllowed, parseCaller } from './caller.ts';
 import { encodeFrame } from './framing.ts';
 import { serveNativeMessaging, type FrameWriter } from './native-messaging.ts';
+import { browserStartedEnv } from './pinned-settings.ts';
 
 /** The process's exit status (browsers ignore it; it tells a person reading logs why the host stopped). */
 const EXIT_REFUSED_CALLER = 1;
@@ -27,7 +28,8 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
 
   let settings;
   try {
-    settings = await resolveSettings({}, process.env);
+    // The License Service and CA only as install pinned them, never as the browser's environment says (pinned-settings.ts).
+    settings = await resolveSettings({}, browserStartedEnv(process.env));
   } catch (error) {
     const message = error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
     log.error(message);

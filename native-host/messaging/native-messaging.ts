@@ -17,6 +17,8 @@ export interface NativeMessagingOptions {
   log: Logger;
   /** Requests handled at once; more get BUSY (a browser sends one or two). */
   maxInFlight?: number;
+  /** Reply bytes not yet flushed to stdout above which stdin is no longer read (back-pressure). */
+  maxPendingBytes?: number;
 }
 
 /** Resolves with the process exit code: 0 after a clean end of input, 1 after a broken stream. */
@@ -26,6 +28,10 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
   const decoder = new FrameDecoder();
   let inFlight = 0;
   let pendingWrites = 0;
+  // A browser that stops reading our replies must not make us buffer without end: stop reading its requests.
+  const maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
+  let pendingBytes = 0;
+  let pausedForOutput = false;
   let inputDone = false;
   let outputBroken = false;
   let exitCode = 0;
@@ -46,8 +52,18 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
         frame = encodeFrame(fallback);
       }
       pendingWrites++;
+      pendingBytes += frame.length;
+      if (pendingBytes > maxPendingBytes && !pausedForOutput && !inputDone) {
+        pausedForOutput = true;
+        input.pause();
+      }
       write(frame, (error) => {
         pendingWrites--;
+        pendingBytes -= frame.length;
+        if (pausedForOutput && pendingBytes <= maxPendingBytes / 2) {
+          pausedForOutput = false;
+          if (!inputDone) input.resume();
+        }
         if (error) {
           outputBroken = true; // the browser went away; nothing more to say
           log.warn('could not write a reply', { error: (error as NodeJS.ErrnoException).code ?? error.message });

@@ -9,12 +9,12 @@
  * before we say it is stored. Until the rename the old file is untouched.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open as openFile, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, open as openFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import * as v from 'valibot';
-import writeFileAtomic from 'write-file-atomic';
 import { isProductCode } from '../../shared/product-code.ts';
+import { ensurePrivateDataDir, ensurePrivateDir, readPrivateBytes, UnsafePathError, writePrivateFile } from './private-file.ts';
 import { HostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
@@ -67,7 +67,8 @@ export class CredentialStore {
     this.keychain = options.keychain;
     this.log = options.log ?? silentLogger;
     this.lockWaitMs = options.lockWaitMs ?? 15_000;
-    this.atomicWrite = options.atomicWrite ?? ((path, data, opts) => writeFileAtomic(path, data, opts));
+    // Never follows a planted link: a fresh O_EXCL|O_NOFOLLOW temporary file renamed over the old one (private-file.ts).
+    this.atomicWrite = options.atomicWrite ?? ((path, data) => writePrivateFile(path, data));
   }
 
   fileFor(productCode: string): string {
@@ -163,11 +164,10 @@ export class CredentialStore {
   private async readFileIfAny(productCode: string): Promise<Buffer | null> {
     const path = this.fileFor(productCode);
     try {
-      const info = await stat(path);
-      if (!info.isFile() || info.size > MAX_SEALED_FILE_BYTES) return Buffer.alloc(0); // present but not ours: unreadable
-      return await readFile(path);
+      // A link, a folder or an oversized file is present but not ours: unreadable (a reactivation replaces it, not its target).
+      return (await readPrivateBytes(path, MAX_SEALED_FILE_BYTES)) ?? null;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (error instanceof UnsafePathError) return Buffer.alloc(0);
       throw new HostError('STORAGE_FAILED', `The credentials file could not be read (${describeFsError(error)}).`);
     }
   }
@@ -194,9 +194,10 @@ export class CredentialStore {
 
   private async ensureDirectory(): Promise<void> {
     try {
-      await mkdir(this.directory, { recursive: true, mode: 0o700 });
-      await chmod(this.directory, 0o700);
+      await ensurePrivateDataDir(this.dataDir);
+      await ensurePrivateDir(this.directory);
     } catch (error) {
+      if (error instanceof UnsafePathError) throw new HostError('STORAGE_FAILED', error.message);
       throw new HostError('STORAGE_FAILED', `The credentials folder ${this.directory} could not be created (${describeFsError(error)}).`);
     }
   }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { HostError } from '../errors.ts';
+import { isPackaged, KEYCHAIN_BROKER_COMMAND } from '../sea/packaged.ts';
 
 export const KEYCHAIN_TIMEOUT_MS = 5000;
 /** Each probe uses its own entry, so that two processes probing at once cannot see each other's value. */
@@ -48,7 +49,7 @@ export function keychainServiceName(vendorId: string): string {
  * thread, and Node cannot exit while one is blocked. On a timeout we kill the
  * broker, so the time bound is real and the host can always exit.
  */
-const BROKER_SOURCE = `
+export const BROKER_SOURCE = `
 'use strict';
 let keytar, loadError;
 try { keytar = require(process.argv[1]); } catch (e) { loadError = String((e && e.message) || e).split('\\n')[0]; }
@@ -105,13 +106,7 @@ class KeychainBroker {
 
   private ensureChild(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    let keytarPath: string;
-    try {
-      keytarPath = createRequire(import.meta.url).resolve('keytar');
-    } catch (error) {
-      throw new KeytarLoadError(error instanceof Error ? error.message.split('\n')[0] : String(error));
-    }
-    const child = spawn(process.execPath, ['-e', BROKER_SOURCE, keytarPath], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env, windowsHide: true, detached: true });
+    const child = spawn(process.execPath, brokerArguments(), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env, windowsHide: true, detached: true });
     this.child = child;
     this.stderrTail = '';
     child.stderr.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-400)));
@@ -164,6 +159,16 @@ class KeychainBroker {
     this.child = undefined;
     if (child) child.kill('SIGKILL');
     this.failAll(error);
+  }
+}
+
+/** Node runs the broker source with keytar from node_modules; the packaged executable (where execPath is the app) runs it as a hidden subcommand. */
+function brokerArguments(): string[] {
+  if (isPackaged()) return [KEYCHAIN_BROKER_COMMAND];
+  try {
+    return ['-e', BROKER_SOURCE, createRequire(import.meta.url).resolve('keytar')];
+  } catch (error) {
+    throw new KeytarLoadError(error instanceof Error ? error.message.split('\n')[0] : String(error));
   }
 }
 

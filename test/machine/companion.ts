@@ -10,11 +10,19 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pinnedLauncherEnv } from '../../native-host/messaging/pinned-settings.ts';
 
 export const HOST_BUNDLE = resolve('dist/devpay-companion.mjs');
 export const DEMO_CONFIG = resolve('shared/config/demo.json');
 export const DEMO_CHROMIUM_ID = 'bjlnkhfkplkddabacdecopbmibdnkiic';
 export const DEMO_FIREFOX_ID = 'devpay-companion@acme-demo.devpay.test';
+
+/** DEVPAY_TEST_EXECUTABLE=PATH: run the host and CLI through a packaged executable (npm run release) instead of the bundle. */
+const PACKAGED_EXECUTABLE = process.env.DEVPAY_TEST_EXECUTABLE ? resolve(process.env.DEVPAY_TEST_EXECUTABLE) : undefined;
+
+function hostCommand(args: string[]): [string, string[]] {
+  return PACKAGED_EXECUTABLE ? [PACKAGED_EXECUTABLE, args] : [process.execPath, [HOST_BUNDLE, ...args]];
+}
 
 export function assertBundleBuilt(): void {
   if (!existsSync(HOST_BUNDLE)) throw new Error('dist/devpay-companion.mjs is missing: run npm run build:host');
@@ -34,11 +42,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(
-  args: string[],
-  options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
-): Promise<CliResult> {
-  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+  const child = spawn(...hostCommand(args), { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -101,8 +106,10 @@ export class NativeHostProcess {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `program`: default the host as the tests run it (see hostCommand); a launcher written by install, say. */
+  constructor(args: string[], env: NodeJS.ProcessEnv, program?: string[]) {
+    const [command, commandArgs] = program ? [program[0]!, [...program.slice(1), ...args]] : hostCommand(args);
+    this.child = spawn(command, commandArgs, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdoutBytes = Buffer.concat([this.stdoutBytes, d]);
       for (const w of this.waiters) w();
@@ -115,8 +122,9 @@ export class NativeHostProcess {
     });
   }
 
+  /** As the launcher `install` writes would start it: the License Service and CA of `env` pinned. */
   static chromium(env: NodeJS.ProcessEnv, extensionId = DEMO_CHROMIUM_ID): NativeHostProcess {
-    return new NativeHostProcess([`chrome-extension://${extensionId}/`], env);
+    return new NativeHostProcess([`chrome-extension://${extensionId}/`], { ...env, ...pinnedLauncherEnv(env.DEVPAY_LICENSE_SERVICE ?? '', env.DEVPAY_CA_FILE) });
   }
 
   send(message: unknown): void {

@@ -5,12 +5,18 @@
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
 import { PopupStateSchema, StateChangedSchema, type PopupRequest, type PopupState } from '../../lib/runtime-messages.ts';
-import { STRINGS } from '../../lib/strings.ts';
+import { t } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
+import { showSiteAccess } from './site-access-view.ts';
+import { mountPairing } from './pairing.ts';
 import './style.css';
 
 const root = document.getElementById('app')!;
 const live = document.getElementById('live')!;
+// The page's language is the one its texts are in (the browser picks the locale).
+document.documentElement.lang = t('popup.lang');
+document.title = t('badge.idle');
+root.replaceChildren(Object.assign(document.createElement('p'), { textContent: t('popup.loading') }));
 const extensionBase = browser.runtime.getURL('/');
 let last: PopupState | null = null;
 let refreshing = false;
@@ -40,12 +46,12 @@ async function copyKey(product: string | null, button: HTMLButtonElement): Promi
   if (!key || !result) return;
   try {
     await navigator.clipboard.writeText(key);
-    result.textContent = STRINGS.copied;
+    result.textContent = t('fallback.copied');
   } catch {
     // Select it so Ctrl+C works.
     const code = button.parentElement?.querySelector('.fallback-key');
     if (code) getSelection()?.selectAllChildren(code);
-    result.textContent = STRINGS.copyFailed;
+    result.textContent = t('fallback.copyFailed');
   }
 }
 
@@ -76,3 +82,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: { id?: string; 
 });
 
 void ask({ type: 'popup:open' });
+void showSiteAccess(document.getElementById('site-access')!);
+
+// Pairing for the loopback channel: its own section, outside the redrawn #app.
+mountPairing(document.body, __DEVPAY_EXTENSION_CONFIG__.loopbackPort);

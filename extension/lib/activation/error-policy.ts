@@ -78,5 +78,5 @@ export function unreachableOutcome(error: unknown): Outcome {
     return { phase: 'failed', error: { code: 'HOST_TIMEOUT', message: STRINGS.localError.timeout, nextStep: 'retry' }, hostUnreachable };
   }
   const nextStep: NextStep = error.reason === 'protocol-mismatch' ? 'update' : 'install';
-  return { phase: 'fallback', error: { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable[error.reason], nextStep }, hostUnreachable };
+  return { phase: 'fallback', error: { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable(error.reason), nextStep }, hostUnreachable };
 }

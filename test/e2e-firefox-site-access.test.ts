@@ -1,0 +1,43 @@
+/**
+ * Firefox lets the customer withdraw an add-on's access to a site, and with
+ * `extensions.originControls.grantByDefault` false never grants it at install:
+ * the content script then never runs. The extension must say so (popup and
+ * badge) and offer to ask, instead of doing nothing silently. With access (the
+ * pref's default), a purchase activates: see e2e-firefox.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { badgeText, buyInFirefox, openFirefoxPopup, useFirefoxCustomer } from './helpers/firefox-world.ts';
+
+const BACKUP = 'ACMEBK01';
+/** Well past the time a content script and the host need to act on a confirmation page. */
+const SETTLE_MS = 3_000;
+
+const customer = useFirefoxCustomer('e2e-firefox-access');
+
+describe('access to the purchase pages in Firefox', { timeout: 120_000 }, () => {
+  it('not granted: the popup and the badge say so and offer to ask; a purchase is not picked up', async () => {
+    const firefox = await customer.launch({ grantSiteAccess: false });
+    const popup = await openFirefoxPopup(firefox);
+    await popup.waitForSelector('#site-access[data-state="missing"]');
+    expect(await popup.$eval('#site-access', (el) => (el as HTMLElement).hidden)).toBe(false);
+    expect(await popup.$eval('#site-access', (el) => el.textContent)).toMatch(/may not read the purchase confirmation pages/);
+    expect(await popup.$$eval('#site-access button[data-action="grant-site-access"]', (els) => els.length)).toBe(1);
+    expect(await badgeText(popup)).toBe('!');
+
+    const before = customer.world.sim.requests.length;
+    await buyInFirefox(customer.world, await firefox.newPage(), BACKUP);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    expect(customer.world.sim.requests.length).toBe(before);
+    // Still said after the (silent) purchase.
+    expect(await badgeText(popup)).toBe('!');
+  });
+
+  it('granted (Firefox’s default): no access notice and no badge', async () => {
+    const firefox = await customer.launch({ grantSiteAccess: true });
+    const popup = await openFirefoxPopup(firefox);
+    await popup.waitForSelector('#site-access[data-state="granted"]', { timeout: 10_000 });
+    expect(await popup.$eval('#site-access', (el) => (el as HTMLElement).hidden)).toBe(true);
+    expect(await popup.$$eval('button[data-action="grant-site-access"]', (els) => els.length)).toBe(0);
+    expect(await badgeText(popup)).toBe('');
+  });
+});
