@@ -5,10 +5,11 @@
  * rule that lifts the confirmation (activate-page keys, that product, while
  * the record lasts), against the simulator and a real gnome-keyring.
  */
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { maskIdentifier } from '../shared/activation-key.ts';
+import { reactivate, ReactivationError } from '../native-host/api.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
 import {
@@ -29,7 +30,7 @@ const BACKUP = 'ACMEBK01';
 const VAULT = 'ACMEPV02';
 
 assertBundleBuilt();
-const services = useTestServices('reactivate');
+const services = useTestServices('reactivate', { keytarInThisProcess: true });
 let sim: Simulator;
 beforeAll(() => {
   ({ sim } = services);
@@ -300,4 +301,55 @@ describe('reactivate', () => {
       }
     }
   }, 90_000);
+
+  it('opens the activate page in the default browser (xdg-open here) unless --no-open', async () => {
+    const setup = await services.newCase();
+    const bin = join(setup.dir, 'bin');
+    const opened = join(setup.dir, 'opened.txt');
+    await mkdir(bin);
+    await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" >> '${opened}'\n`);
+    await chmod(join(bin, 'xdg-open'), 0o755);
+    const env = { ...setup.env, PATH: `${bin}:${setup.env.PATH ?? ''}` };
+    const result = await runCli(['reactivate', '--product', BACKUP, '--timeout', '2'], { env, timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(7);
+    await waitFor(() => exists(opened), { what: 'xdg-open to be run' });
+    expect(await readFile(opened, 'utf8')).toBe(`${services.demo.activateUrl}\n`);
+  }, 60_000);
+});
+
+describe('api.ts reactivate()', () => {
+  it('resolves to the new masked set once the key is handed over; rejects with ReactivationError otherwise', async () => {
+    const setup = await services.newCase();
+    const old = await activated(setup, BACKUP);
+    const where = { config: setup.configPath, dataDir: setup.dataDir, env: setup.env, openBrowser: false };
+    const waiting = reactivate(BACKUP, { ...where, timeoutMs: 60_000 });
+    await waitFor(() => exists(recordFile(setup, BACKUP)), { what: 'the pending record' });
+    expect(await hostRequest(setup, activateRequest(BACKUP))).toMatchObject({ type: 'activated', replaced: true });
+    const set = await waiting;
+    const now = await accessKeyIdOf(setup, BACKUP);
+    expect(now).not.toBe(old);
+    expect(set).toEqual({
+      product: { code: BACKUP, name: 'Acme Backup' },
+      accessKeyId: maskIdentifier(now),
+      activatedAt: expect.any(String),
+    });
+
+    const failures: [() => Promise<unknown>, string][] = [
+      [() => reactivate(BACKUP, { ...where, timeoutMs: 1000 }), 'TIMED_OUT'],
+      [() => reactivate(BACKUP, { ...where, signal: AbortSignal.timeout(500) }), 'ABORTED'],
+      [() => reactivate(BACKUP, { ...where, timeoutMs: 2 * 3600_000 }), 'BAD_TIMEOUT'],
+      [() => reactivate('NOSUCH01', where), 'UNKNOWN_PRODUCT'],
+      [() => reactivate(BACKUP, { ...where, config: join(setup.dir, 'missing.json') }), 'VENDOR_CONFIGURATION'],
+    ];
+    for (const [start, code] of failures) {
+      const error = await start().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ReactivationError);
+      expect(error).toMatchObject({ code });
+    }
+    expect(await accessKeyIdOf(setup, BACKUP)).toBe(now);
+    expect(await exists(recordFile(setup, BACKUP))).toBe(false);
+  }, 60_000);
 });
