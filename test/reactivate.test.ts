@@ -300,6 +300,21 @@ describe('reactivate', () => {
         await term.stop();
       }
     }
+    // Ctrl+C at the prompt cancels: exit 7, the set as it was, no record left.
+    const before = await accessKeyIdOf(setup, BACKUP);
+    const term = await startTerminal([process.execPath, HOST_BUNDLE, 'reactivate', '--product', BACKUP, '--no-open'], {
+      env: setup.env,
+    });
+    try {
+      await term.waitFor('Activation key:');
+      await term.press('C-c');
+      expect(await term.waitForExit()).toBe(7);
+      expect(await term.screen()).toContain('was cancelled');
+    } finally {
+      await term.stop();
+    }
+    expect(await accessKeyIdOf(setup, BACKUP)).toBe(before);
+    expect(await exists(recordFile(setup, BACKUP))).toBe(false);
   }, 90_000);
 
   it('opens the activate page in the default browser (xdg-open here) unless --no-open', async () => {

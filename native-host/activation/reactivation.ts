@@ -40,6 +40,15 @@ export class ReactivationEndedError extends Error {
   }
 }
 
+/** The one wording of a cancelled reactivation (the caller's signal, Ctrl+C at the CLI's prompt). */
+export function reactivationCancelled(product: ProductRef): ReactivationEndedError {
+  return new ReactivationEndedError(
+    'aborted',
+    product,
+    `The reactivation of ${product.name} was cancelled; its stored credentials are as they were.`,
+  );
+}
+
 export interface ReactivationOptions {
   timeoutMs: number;
   signal?: AbortSignal;
@@ -133,13 +142,7 @@ function endOfWait(
     }, timeoutMs);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(
-        new ReactivationEndedError(
-          'aborted',
-          product,
-          `The reactivation of ${product.name} was cancelled; its stored credentials are as they were.`,
-        ),
-      );
+      reject(reactivationCancelled(product));
     };
     if (caller?.aborted) onAbort();
     caller?.addEventListener('abort', onAbort, { once: true });

@@ -10,8 +10,13 @@ import { InvalidArgumentError } from 'commander';
 import open from 'open';
 import { activate } from '../activation/activate.ts';
 import { DEFAULT_REACTIVATION_MS, MAX_REACTIVATION_MS } from '../activation/pending-reactivation.ts';
-import { reactivateProduct, ReactivationEndedError, type ReactivatedSet } from '../activation/reactivation.ts';
-import { requireProduct } from '../activation/products.ts';
+import {
+  reactivateProduct,
+  reactivationCancelled,
+  ReactivationEndedError,
+  type ReactivatedSet,
+} from '../activation/reactivation.ts';
+import { productRef, requireProduct } from '../activation/products.ts';
 import type { HostServices } from '../services.ts';
 import { CliError, EXIT } from './exit-codes.ts';
 import { promptForKey } from './read-key.ts';
@@ -60,8 +65,11 @@ export function registerReactivateCommand(program: Command, deps: ReactivateComm
           product.name,
           { intro, signal },
         ).catch((error: unknown) => {
-          if (signal.aborted) return new Promise<never>(() => undefined); // the browser won
-          throw error;
+          // Ctrl+C at the prompt cancels the reactivation; the browser winning, or the prompt's own time running out, leaves the wait to the browser.
+          if (!signal.aborted && error instanceof CliError && error.exitCode === EXIT.OTHER) {
+            throw reactivationCancelled(productRef(product));
+          }
+          return new Promise<never>(() => undefined);
         });
         const outcome = await activate(host, {
           key,
