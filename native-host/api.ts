@@ -8,7 +8,8 @@
  *
  * Reads the same configuration and data folder as the CLI: options first, then
  * DEVPAY_CONFIG / DEVPAY_DATA_DIR, then the defaults. Also the loopback channel,
- * for products that want to hear when credentials change.
+ * for products that want to hear when credentials change, and reactivation
+ * (`reactivate`, `watchCredentials`) for a set that stopped working.
  */
 import { ConfigError } from '../shared/config.ts';
 import { NotActivatedError, readProductCredentials } from './activation/credentials.ts';
@@ -91,3 +92,6 @@ export async function isActivated(productCode: string, opts: ReadCredentialsOpti
 export { connectLoopback, LoopbackUnavailableError, type LoopbackChannel, type ConnectLoopbackOptions, type LoopbackRequestInput } from './loopback/client.ts';
 export { serveLoopback, type ServeLoopbackOptions } from './loopback/serve.ts';
 export type { LoopbackServer } from './loopback/server.ts';
+
+/** Reactivation started by the desktop product (see README, "Reactivating from the desktop product"). */
+export { reactivate, ReactivationError, watchCredentials, type ReactivateOptions, type ReactivatedSet, type ReactivationErrorCode, type CredentialsWatch } from './api-reactivation.ts';

@@ -19,15 +19,17 @@ await build({
   // keytar is a native addon: it stays in node_modules.
   external: ['keytar'],
   // CommonJS dependencies expect require, __filename and __dirname (write-file-atomic names temp files after it).
+  // The last two under other names, given by `define` to free references only: ES modules (open) declare their own.
   banner: {
     js: [
       "import { createRequire as __createRequire } from 'node:module';",
       "import { fileURLToPath as __fileURLToPath } from 'node:url';",
       'const require = __createRequire(import.meta.url);',
-      'const __filename = __fileURLToPath(import.meta.url);',
-      "const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
+      'const __bundleFilename = __fileURLToPath(import.meta.url);',
+      "const __bundleDirname = __fileURLToPath(new URL('.', import.meta.url));",
     ].join(' '),
   },
+  define: { __filename: '__bundleFilename', __dirname: '__bundleDirname' },
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -50,6 +50,14 @@ export const TimestampSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
 /** Where a key was seen: for the customer's record, never trusted for authorisation. */
 export const PageUrlSchema = v.pipe(v.string(), v.maxLength(2048));
 
+/**
+ * Where the extension took a key: shown by a key page, or only carried by a
+ * redirect URL (a link anyone can craft). The host decides what that allows
+ * (a pending reactivation lifts the confirmation for key-page keys on the activate page only).
+ */
+export const KEY_SOURCES = ['key-page', 'redirect-url'] as const;
+export type KeySource = (typeof KEY_SOURCES)[number];
+
 // --- requests (extension or local program -> host) ---
 
 export const HelloRequestSchema = v.strictObject({
@@ -69,6 +77,8 @@ export const ActivateRequestSchema = v.strictObject({
   pageUrl: v.optional(PageUrlSchema),
   /** When the key was seen, ms since the epoch. */
   capturedAt: TimestampSchema,
+  /** Where the extension took the key; left out, it counts as neither. */
+  keySource: v.optional(v.picklist(KEY_SOURCES)),
   /** The customer confirmed replacing existing credentials. */
   replace: v.optional(v.boolean(), false),
 });
@@ -102,6 +112,8 @@ export const ProductStatusSchema = v.strictObject({
   /** Masked, e.g. AKIA************WXYZ. */
   accessKeyId: v.nullable(v.string()),
   state: v.picklist(CREDENTIAL_STATES),
+  /** ISO-8601: until when a reactivation the desktop product started waits for a new key (null: none pending). */
+  reactivationPendingUntil: v.optional(v.nullable(v.string())),
 });
 
 export const HelloReplySchema = v.strictObject({

@@ -167,7 +167,7 @@ describe('activation controller', () => {
     h.transport.activations.push(activated());
     expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
     expect(activateRequests(h.transport)).toEqual([
-      { type: 'activate', id: expect.any(String), key: KEY, productCode: 'ACMEBK01', pageUrl: page().pageUrl, capturedAt: T0 - 5_000, replace: false },
+      { type: 'activate', id: expect.any(String), key: KEY, productCode: 'ACMEBK01', pageUrl: page().pageUrl, keySource: 'key-page', capturedAt: T0 - 5_000, replace: false },
     ]);
     const row = await h.product('ACMEBK01');
     expect(row).toMatchObject({ state: 'activated', activatedAt: '2026-11-27T20:00:00.000Z', accessKeyId: 'AKIA************WXYZ', keyHeld: false, key: null });
@@ -278,7 +278,7 @@ describe('activation controller', () => {
     h.transport.activations.push(new HostUnavailableError('not-installed'));
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
     await h.controller.flushed();
-    expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: page().pageUrl } });
+    expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: page().pageUrl, keySource: 'key-page' } });
 
     h.advance(ACTIVATION_KEY_LIFETIME_MS - 10_000);
     expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
@@ -427,7 +427,7 @@ describe('activation controller', () => {
       expect(JSON.stringify(h.notifications)).not.toContain(KEY);
       // Held like any key: only in the storage.session entry meant for it.
       await h.controller.flushed();
-      expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: 'https://vendor.devpay.test/welcome' } });
+      expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: 'https://vendor.devpay.test/welcome', keySource: 'redirect-url' } });
       for (const write of h.session.writes) {
         for (const [name, value] of Object.entries(write)) if (name !== SESSION_KEYS.keys) expect(JSON.stringify(value), name).not.toContain(KEY);
       }
@@ -443,7 +443,8 @@ describe('activation controller', () => {
 
       h.transport.activations.push(hostError('ALREADY_ACTIVATED'), activated());
       await h.controller.confirmKey('ACMEBK01');
-      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false })]);
+      // Confirmed by the customer, it is still a redirect URL's key for the host (a pending reactivation does not cover it).
+      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false, keySource: 'redirect-url' })]);
       // Already activated: replacing still needs its own confirmation, and confirming the key again does nothing.
       expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-replace', keyHeld: true });
       await h.controller.confirmKey('ACMEBK01');
@@ -491,7 +492,8 @@ describe('activation controller', () => {
       await h.controller.acceptKey(link(KEY, 'ACMEBK01'));
       h.transport.activations.push(activated());
       expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
-      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false })]);
+      // Sent as the key page's key, from the key page.
+      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false, keySource: 'key-page', pageUrl: page().pageUrl })]);
       expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
       // The link again is only a repeat.
       expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('repeat');

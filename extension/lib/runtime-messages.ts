@@ -112,6 +112,8 @@ export const ProductViewSchema = v.strictObject({
   key: v.nullable(ActivationKeySchema),
   /** Which way this browser's last key for the product went, when known; `paste` in the fallback state. */
   route: v.nullable(v.picklist(KEY_ROUTES)),
+  /** ISO-8601: the desktop product started a reactivation that waits for a new key until then. */
+  reactivationPendingUntil: v.optional(v.nullable(v.string()), null),
 });
 export type ProductView = v.InferOutput<typeof ProductViewSchema>;
 

@@ -13,10 +13,11 @@ import { activateDesktopProduct, DEFAULT_TOTAL_BUDGET_MS, type ActivationResult 
 import { LicenseServiceError } from '../license-service/errors.ts';
 import { checkActivationKey } from '../license-service/key-check.ts';
 import type { HostServices } from '../services.ts';
+import { clearPendingReactivation, liftsConfirmation, type KeyOrigin } from './pending-reactivation.ts';
 import { productRef, requireProduct } from './products.ts';
 
 /** What an activation uses of the host's services. */
-export type ActivationServices = Pick<HostServices, 'config' | 'store' | 'licenseService' | 'now' | 'events' | 'log'>;
+export type ActivationServices = Pick<HostServices, 'config' | 'dataDir' | 'store' | 'licenseService' | 'now' | 'events' | 'log'>;
 
 export interface ActivationRequest {
   /** As captured or pasted; normalised here. */
@@ -30,6 +31,8 @@ export interface ActivationRequest {
   source: 'browser' | 'cli' | 'loopback';
   /** The page the key was found on; only its origin is logged (a redirect URL's query holds the key). */
   pageUrl?: string;
+  /** Where the extension took the key (a pending reactivation may lift the confirmation: pending-reactivation.ts). */
+  keySource?: KeyOrigin['keySource'];
   signal?: AbortSignal;
 }
 
@@ -54,7 +57,7 @@ export async function activate(services: ActivationServices, request: Activation
 
   // Know the keychain works before spending the customer's time on the network.
   await store.assertKeychainWorks();
-  if (candidates.length === 1 && !request.replace) {
+  if (candidates.length === 1 && !request.replace && !(await liftsConfirmation(services, candidates[0]!.code, request))) {
     const existing = await store.read(candidates[0]!.code);
     if (existing.state === 'activated') throw alreadyActivated(candidates[0]!);
   }
@@ -108,16 +111,20 @@ export async function activate(services: ActivationServices, request: Activation
   log.redact(credentials.userToken);
   const activatedAt = new Date(services.now()).toISOString();
   const requestId = result.requestId ?? null;
+  // The customer asked the product for this reactivation: that is the confirmation (the rule is the record's own).
+  const reactivation = request.replace ? null : await liftsConfirmation(services, product.code, request);
   // With the product found by trying tokens, an existing set is only replaced on confirmation: the new set is dropped.
   const { replaced } = await store.replace(
     product.code,
     { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, userToken: credentials.userToken, activatedAt, requestId },
-    { allowReplace: request.replace, product: productRef(product) },
+    { allowReplace: request.replace || reactivation !== null, product: productRef(product) },
   ).catch((error: unknown) => {
     if (error instanceof HostError && error.code === 'ALREADY_ACTIVATED') throw alreadyActivated(product);
     throw error;
   });
-  log.info(replaced ? 'credentials replaced' : 'credentials stored', { product: product.code, requestId });
+  log.info(replaced ? 'credentials replaced' : 'credentials stored', { product: product.code, requestId, reactivation: reactivation !== null });
+  // A new set is there, however it came: nothing is pending for the product any more.
+  await clearPendingReactivation(services.dataDir, product.code).catch((error: unknown) => log.warn('could not clear the pending reactivation', { product: product.code, error: String(error) }));
   services.events.emit('credentials-changed', {
     type: 'credentials-changed',
     product: productRef(product),

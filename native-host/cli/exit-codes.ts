@@ -16,6 +16,10 @@ export const EXIT = {
   SERVICE: 4,
   /** Keychain or storage. */
   STORAGE: 5,
+  /** `check`: the stored set is missing, incomplete or unreadable: run `reactivate`. */
+  REACTIVATE: 6,
+  /** `reactivate`: no new key arrived in time (or it was cancelled); the old set is untouched. */
+  NO_NEW_KEY: 7,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

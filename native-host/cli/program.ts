@@ -14,9 +14,11 @@ import { createLogger, parseLogLevel, type Logger } from '../log.ts';
 import { createHostServices, type HostServices } from '../services.ts';
 import { ENV, resolveSettings, type SettingsOptions } from '../settings.ts';
 import { HOST_VERSION } from '../version.ts';
+import { registerCheckCommand } from './check-command.ts';
 import { registerDoctorCommand } from './doctor-command.ts';
 import { CliError, EXIT, exitCodeFor } from './exit-codes.ts';
 import { registerInstallCommands } from './install-commands.ts';
+import { registerReactivateCommand } from './reactivate-command.ts';
 import { promptForKey, readKeyFromStdin, refuseKeyInArgv } from './read-key.ts';
 import { registerServeCommand } from './serve-command.ts';
 
@@ -36,6 +38,8 @@ Exit codes:
   3  the key was refused (malformed, expired, invalid, for another product)
   4  the License Service could not be used (down after retries, untrusted certificate, an unusable answer)
   5  keychain or storage
+  6  check: the stored set is missing, incomplete or unreadable: run reactivate
+  7  reactivate: no new key arrived in time (or it was cancelled); the old set is untouched
 
 Environment variables (a flag wins over its variable):
   ${ENV.config}           the vendor configuration file (--config)
@@ -169,6 +173,8 @@ export function createProgram(io: CliIo = defaultIo()): Command {
   registerInstallCommands(program, settings);
   registerDoctorCommand(program, settings);
   registerServeCommand(program, { services, stderr: io.stderr });
+  registerReactivateCommand(program, { services, ...io });
+  registerCheckCommand(program, { services, stdout: io.stdout });
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
 }

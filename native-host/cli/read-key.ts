@@ -32,12 +32,19 @@ export function keyPromptIntro(config: VendorConfig, productName: string | undef
   ].join('\n');
 }
 
-export async function promptForKey(input: KeyInput, config: VendorConfig, productName: string | undefined): Promise<string> {
-  input.output.write(keyPromptIntro(config, productName));
+/** `intro` replaces the usual explanation; `signal` ends the prompt early (AbortPromptError). */
+export async function promptForKey(
+  input: KeyInput,
+  config: VendorConfig,
+  productName: string | undefined,
+  options: { intro?: string; signal?: AbortSignal } = {},
+): Promise<string> {
+  input.output.write(options.intro ?? keyPromptIntro(config, productName));
+  const timeout = AbortSignal.timeout(PROMPT_WAIT_MS);
   try {
     return await password(
       { message: 'Activation key:', mask: '*' },
-      { input: input.stdin as NodeJS.ReadableStream, output: input.output, signal: AbortSignal.timeout(PROMPT_WAIT_MS), clearPromptOnDone: false },
+      { input: input.stdin as NodeJS.ReadableStream, output: input.output, signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout, clearPromptOnDone: false },
     );
   } catch (error) {
     const name = error instanceof Error ? error.name : '';

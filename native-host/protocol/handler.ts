@@ -6,6 +6,7 @@
 import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
 import { activate } from '../activation/activate.ts';
 import { productStatuses } from '../activation/credentials.ts';
+import { withPendingReactivations } from '../activation/pending-reactivation.ts';
 import { HostError } from '../errors.ts';
 import type { HostServices } from '../services.ts';
 import { isBadJsonFrame } from './bad-json.ts';
@@ -41,6 +42,7 @@ async function dispatch(services: HostServices, request: Request, transport: 'br
         key: request.key,
         ...(request.productCode !== undefined ? { productCode: request.productCode } : {}),
         ...(request.pageUrl !== undefined ? { pageUrl: request.pageUrl } : {}),
+        ...(request.keySource !== undefined ? { keySource: request.keySource } : {}),
         capturedAt: request.capturedAt,
         replace: request.replace,
         source: transport,
@@ -78,7 +80,7 @@ function hello(services: HostServices, id: string, protocol: number): HelloReply
 }
 
 async function status(services: HostServices, id: string): Promise<StatusReply> {
-  return { type: 'status', id, hostVersion: services.hostVersion, products: await productStatuses(services) };
+  return { type: 'status', id, hostVersion: services.hostVersion, products: await withPendingReactivations(services, await productStatuses(services)) };
 }
 
 function errorReply(services: HostServices, id: string, error: unknown): ErrorReply {

@@ -56,6 +56,17 @@ export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; 
   return { code, signal, stdout, stderr };
 }
 
+/** The CLI left running (serve, reactivate), to be signalled or awaited. */
+export function startCli(env: NodeJS.ProcessEnv, args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [HOST_BUNDLE, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  return { child, done };
+}
+
 const LE = endianness() === 'LE';
 
 export function frame(message: unknown): Buffer {

@@ -169,6 +169,8 @@ export async function startCustomerMachine(
         const mine: string[] = [];
         for (const line of stdout.split('\n')) {
           if (!line.includes(HOST_BUNDLE)) continue;
+          // A command a test left running (serve, reactivate) is not a host a browser started.
+          if (/^[a-z]+$/.test(line.split(HOST_BUNDLE)[1]?.trim().split(/\s+/)[0] ?? '')) continue;
           const pid = line.trim().split(/\s+/)[0];
           const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
           if (environ.split('\0').includes(`DEVPAY_DATA_DIR=${dataDir}`)) mine.push(line.trim());

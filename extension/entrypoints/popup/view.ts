@@ -8,7 +8,8 @@
  *   .product-route[data-route] (the same, in words),
  *   button[data-action=retry|confirm-key|ignore-key|confirm-replace|cancel-replace|copy-key|dismiss],
  *   .confirm-question[data-question=confirm-key|confirm-replace],
- *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage].
+ *   .fallback-key, .fallback-command, .install-command, a[data-link=activate|homepage],
+ *   .reactivation-pending[data-until] (a reactivation the desktop product started waits for a key).
  */
 import type { PopupState, ProductView } from '../../lib/runtime-messages.ts';
 import { COMMANDS, HOST_UNAVAILABLE_KEYS, KEY_ROUTE_KEYS, NEXT_STEP_KEYS, NOTICE_KEYS, PRODUCT_STATE_KEYS, formatWhen, t } from '../../lib/strings.ts';
@@ -114,6 +115,10 @@ function productRow(product: ProductView, state: PopupState, handlers: ViewHandl
     const next = NEXT_STEP_KEYS[product.error.nextStep];
     // In the fallback state the key box below is the next step.
     if (next && product.state !== 'fallback') row.append(h('p', { class: 'product-next', 'data-next-step': product.error.nextStep }, labelled(t('error.nextStepLabel'), richText(t(next)))));
+  }
+
+  if (product.reactivationPendingUntil) {
+    row.append(h('p', { class: 'reactivation-pending', 'data-until': product.reactivationPendingUntil }, t('product.waitingForNewKey', { product: product.name }), ' ', link(state.activateUrl, t('action.getNewKey'), 'activate', code)));
   }
 
   const actions = h('div', { class: 'actions' });

@@ -84,6 +84,8 @@ export class ActivationController {
       // A key page showed a key that a link gave earlier: it is the customer's own, so the question is settled.
       const asked = incoming.trust === 'trusted' ? this.slotAskingAbout(incoming.key) : undefined;
       if (asked === undefined) return 'repeat';
+      const held = this.keys.get(asked);
+      if (held) this.keys.hold(asked, { ...held, keySource: 'key-page', ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}) });
       await this.activate(asked, false, 'page');
       return 'started';
     }
@@ -101,7 +103,12 @@ export class ActivationController {
     if (incoming.trust === 'needs-confirmation' && this.keys.has(slot) && current !== 'confirm-key') return 'busy';
 
     this.seen.remember(digest, incoming.capturedAt);
-    this.keys.hold(slot, { key: incoming.key, capturedAt: incoming.capturedAt, ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}) });
+    this.keys.hold(slot, {
+      key: incoming.key,
+      capturedAt: incoming.capturedAt,
+      keySource: incoming.trust === 'trusted' ? 'key-page' : 'redirect-url',
+      ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}),
+    });
     if (incoming.trust === 'needs-confirmation') {
       this.attempts.set(slot, { product: slot, phase: 'confirm-key', capturedAt: incoming.capturedAt, error: null, route: null });
       this.notify(attentionNotification(slot, this.nameOf(slot), 'confirm-key'));
@@ -240,6 +247,7 @@ export class ActivationController {
       replace,
       ...(slot !== null ? { productCode: slot } : {}),
       ...(held.pageUrl ? { pageUrl: held.pageUrl } : {}),
+      ...(held.keySource ? { keySource: held.keySource } : {}),
     };
     let reply: Reply;
     try {

@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { ACTIVATION_KEY_LIFETIME_MS, ActivationKeySchema } from '../../../shared/activation-key.ts';
-import { PageUrlSchema } from '../../../shared/messages.ts';
+import { KEY_SOURCES, PageUrlSchema } from '../../../shared/messages.ts';
 import { slotFromKey, slotKey, type Slot } from './attempt.ts';
 import type { ExpiryAlarms } from './ports.ts';
 
@@ -23,6 +23,8 @@ export const HeldKeySchema = v.object({
   key: ActivationKeySchema,
   capturedAt: v.number(),
   pageUrl: v.optional(PageUrlSchema),
+  /** Where it was taken; the host decides what that allows (a pending reactivation, for key-page keys). */
+  keySource: v.optional(v.picklist(KEY_SOURCES)),
 });
 export type HeldKey = v.InferOutput<typeof HeldKeySchema>;
 

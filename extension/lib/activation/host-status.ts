@@ -16,6 +16,8 @@ export const LastKnownStatusSchema = v.object({
   activatedAt: v.nullable(v.string()),
   /** Masked. */
   accessKeyId: v.nullable(v.string()),
+  /** ISO-8601: a reactivation the desktop product started waits for a new key until then. */
+  reactivationPendingUntil: v.optional(v.nullable(v.string()), null),
 });
 export type LastKnownStatus = v.InferOutput<typeof LastKnownStatusSchema>;
 
@@ -46,7 +48,8 @@ export class HostStatus {
   }
 
   activated(code: string, activatedAt: string, accessKeyId: string, route: HostRoute | null): void {
-    this.statuses.set(code, { state: 'activated', activatedAt, accessKeyId: maskIdentifier(accessKeyId) });
+    // The host clears a pending reactivation once a new set is stored.
+    this.statuses.set(code, { state: 'activated', activatedAt, accessKeyId: maskIdentifier(accessKeyId), reactivationPendingUntil: null });
     if (route) this.activatedVia.set(code, route);
     else this.activatedVia.delete(code);
   }
@@ -74,6 +77,7 @@ export class HostStatus {
           state: p.state,
           activatedAt: p.activatedAt,
           accessKeyId: p.accessKeyId === null ? null : maskIdentifier(p.accessKeyId),
+          reactivationPendingUntil: p.reactivationPendingUntil ?? null,
         });
       }
     } catch (error) {

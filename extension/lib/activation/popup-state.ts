@@ -53,5 +53,6 @@ function productView({ attempts, keys, host, nameOf }: PopupFacts, slot: Slot, h
     keyExpiresAt: held ? held.capturedAt + ACTIVATION_KEY_LIFETIME_MS : null,
     key: attempt?.phase === 'fallback' && held ? held.key : null,
     route,
+    reactivationPendingUntil: status?.reactivationPendingUntil ?? null,
   };
 }
