@@ -27,7 +27,7 @@ process.stdin.on('data', (d) => {
       appendFileSync(notes, Date.now() + '\\n');
       const product = products.find((p) => p.code === m.productCode) ?? products[0];
       send({ type: 'activated', id: m.id, product, accessKeyId: 'AKIA****BNCH', activatedAt: new Date().toISOString(), replaced: false });
-    } else send({ type: 'status', id: m.id, hostVersion: '0.0.0', products: products.map((p) => ({ ...p, activated: false })) });
+    } else send({ type: 'status', id: m.id, hostVersion: '0.0.0', products: products.map((p) => ({ ...p, activated: false, activatedAt: null, accessKeyId: null, state: 'not-activated' })) });
   }
 });`;
 
