@@ -64,4 +64,3 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
   log.info('input closed; exiting', { code });
   return code;
 }
-
