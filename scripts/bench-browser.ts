@@ -7,7 +7,7 @@
  * "credentials stored" log line, or the trivial host's note of the key.
  * Used by scripts/bench.ts.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustomerMachine } from '../test/machine/customer-machine.ts';
 import { waitFor } from '../test/machine/wait.ts';
@@ -30,6 +30,32 @@ process.stdin.on('data', (d) => {
     } else send({ type: 'status', id: m.id, hostVersion: '0.0.0', products: products.map((p) => ({ ...p, activated: false, activatedAt: null, accessKeyId: null, state: 'not-activated' })) });
   }
 });`;
+
+/**
+ * Chromium keeps a host's port open after a reply: stop this machine's hosts (real
+ * or trivial: their environment names its data folder) so that every run starts one,
+ * as a customer's first activation does.
+ */
+async function stopHosts(dataDir: string): Promise<void> {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue;
+    let environ = '';
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (!environ.split('\0').includes(`DEVPAY_DATA_DIR=${dataDir}`)) continue;
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    if (/chromium|chrome/.test(command.split('\0')[0] ?? '')) continue;
+    try {
+      process.kill(Number(pid), 'SIGTERM');
+    } catch {
+      // gone already
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 
 export async function benchBrowserPath(machine: CustomerMachine, options: { runs: number; launcher: string; nodePath: string; log: (line: string) => void }): Promise<{ real: number[]; trivial: number[] }> {
   const { runs, launcher, log } = options;
@@ -84,6 +110,7 @@ export async function benchBrowserPath(machine: CustomerMachine, options: { runs
       return doneAt - keyShownAt;
     } finally {
       await page.close();
+      await stopHosts(machine.dataDir);
     }
   };
   try {
