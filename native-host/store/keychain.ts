@@ -15,7 +15,7 @@ import { isPackaged, KEYCHAIN_BROKER_COMMAND } from '../sea/packaged.ts';
 
 export const KEYCHAIN_TIMEOUT_MS = 5000;
 
-// Loaded when first used, not when a host that only says hello starts (scripts/bench.ts measures start-up).
+// Loaded when first used: commands that never reach the keychain do not load them.
 const builtin = createRequire(import.meta.url);
 const childProcess = () => builtin('node:child_process') as typeof import('node:child_process');
 const readline = () => builtin('node:readline') as typeof import('node:readline');
