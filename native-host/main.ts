@@ -30,8 +30,6 @@ async function main(): Promise<never> {
       process.stderr.write(`devpay-companion: internal error: ${reason instanceof Error ? reason.message : String(reason)}\n`);
       process.exit(1);
     });
-    // The keychain broker is a second Node start-up: boot it while this one loads the host (store/keychain.ts).
-    (await import('./store/keychain.ts')).warmKeychain();
     const { runNativeHost } = await import('./messaging/native-host.ts');
     const code = await runNativeHost(args, (frame, done) => {
       realWrite(frame, (error) => done(error ?? null));

@@ -15,7 +15,7 @@ import { isPackaged, KEYCHAIN_BROKER_COMMAND } from '../sea/packaged.ts';
 
 export const KEYCHAIN_TIMEOUT_MS = 5000;
 
-// Loaded when first used: commands that never reach the keychain do not load them.
+// Loaded when first used: not before a host's first reply, nor by commands that never reach the keychain.
 const builtin = createRequire(import.meta.url);
 const childProcess = () => builtin('node:child_process') as typeof import('node:child_process');
 const readline = () => builtin('node:readline') as typeof import('node:readline');
