@@ -4,11 +4,12 @@
  * already reserved for frames by main.ts; `write` is the only way to reach it.
  */
 import { ConfigError } from '../../shared/config.ts';
-import type { ErrorReply } from '../../shared/messages.ts';
+import type { ErrorReply, Reply } from '../../shared/messages.ts';
 import { createLogger, parseLogLevel } from '../log.ts';
 import { createRequestHandler } from '../protocol/handler.ts';
 import { createHostServices, hostLogFile } from '../services.ts';
 import { resolveSettings } from '../settings.ts';
+import { warmKeychain } from '../store/keychain.ts';
 import { isCallerAllowed, parseCaller } from './caller.ts';
 import { encodeFrame } from './framing.ts';
 import { serveNativeMessaging, type FrameWriter } from './native-messaging.ts';
@@ -60,7 +61,30 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
     await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message}` });
     return EXIT_MISCONFIGURED;
   }
-  const code = await serveNativeMessaging({ input: process.stdin, write, handle: createRequestHandler(services), log });
+  const handle = createRequestHandler(services);
+  const code = await serveNativeMessaging({ input: process.stdin, write, handle: withKeychainWarmUp(handle), log });
   log.info('input closed; exiting', { code });
   return code;
+}
+
+/**
+ * Nearly every connection goes on to a request that needs the keychain (status,
+ * activate), whose broker is a second process that takes a Node start-up: start it
+ * as soon as the first message is in, but after the reply to a hello (the
+ * handshake the extension waits for) rather than before it.
+ */
+function withKeychainWarmUp(handle: (message: unknown) => Promise<Reply>): (message: unknown) => Promise<Reply> {
+  let warmed = false;
+  const warm = () => {
+    if (warmed) return;
+    warmed = true;
+    warmKeychain();
+  };
+  return async (message) => {
+    const isHello = typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'hello';
+    if (!isHello) warm();
+    const reply = await handle(message);
+    if (isHello) setImmediate(warm);
+    return reply;
+  };
 }

@@ -4,9 +4,6 @@
  * knows about frames, sockets or who the caller is.
  */
 import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
-import { activate } from '../activation/activate.ts';
-import { productStatuses } from '../activation/credentials.ts';
-import { withPendingReactivations } from '../activation/pending-reactivation.ts';
 import { HostError } from '../errors.ts';
 import type { HostServices } from '../services.ts';
 import { isBadJsonFrame } from './bad-json.ts';
@@ -38,6 +35,8 @@ async function dispatch(services: HostServices, request: Request, transport: 'br
     case 'status':
       return status(services, request.id);
     case 'activate': {
+      // Loaded on first use: a start-up that only says hello does not load the License Service client (https, XML).
+      const { activate } = await import('../activation/activate.ts');
       const outcome = await activate(services, {
         key: request.key,
         ...(request.productCode !== undefined ? { productCode: request.productCode } : {}),
@@ -80,6 +79,7 @@ function hello(services: HostServices, id: string, protocol: number): HelloReply
 }
 
 async function status(services: HostServices, id: string): Promise<StatusReply> {
+  const [{ productStatuses }, { withPendingReactivations }] = await Promise.all([import('../activation/credentials.ts'), import('../activation/pending-reactivation.ts')]);
   return { type: 'status', id, hostVersion: services.hostVersion, products: await withPendingReactivations(services, await productStatuses(services)) };
 }
 

@@ -11,7 +11,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, open as openFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
 import * as v from 'valibot';
 import { isProductCode } from '../../shared/product-code.ts';
 import { ensurePrivateDataDir, ensurePrivateDir, readPrivateBytes, UnsafePathError, writePrivateFile } from './private-file.ts';
@@ -207,6 +206,8 @@ export class CredentialStore {
     await this.ensureDirectory();
     let release: () => Promise<void>;
     try {
+      // Loaded on first use: a host that only says hello does not load it (with graceful-fs) at start-up.
+      const { default: lockfile } = await import('proper-lockfile');
       release = await lockfile.lock(path, {
         realpath: false,
         lockfilePath: `${path}.lock`,

@@ -7,14 +7,18 @@
  * - keytar fails quietly (a broken keychain returns null), so probeKeychain
  *   writes, reads back and deletes an entry to know it really works.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
 import { HostError } from '../errors.ts';
 import { isPackaged, KEYCHAIN_BROKER_COMMAND } from '../sea/packaged.ts';
 
 export const KEYCHAIN_TIMEOUT_MS = 5000;
+
+// Loaded when first used: not before a host's first reply, nor by commands that never reach the keychain.
+const builtin = createRequire(import.meta.url);
+const childProcess = () => builtin('node:child_process') as typeof import('node:child_process');
+const readline = () => builtin('node:readline') as typeof import('node:readline');
 /** Each probe uses its own entry, so that two processes probing at once cannot see each other's value. */
 const PROBE_ACCOUNT_PREFIX = 'devpay-companion-probe-';
 
@@ -104,14 +108,23 @@ class KeychainBroker {
     });
   }
 
+  /** Starts the broker ahead of the first call (it takes a Node start-up); it does not keep this process alive. */
+  warm(): void {
+    try {
+      this.ensureChild();
+    } catch {
+      // keytar cannot be found: the first real call reports it.
+    }
+  }
+
   private ensureChild(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = spawn(process.execPath, brokerArguments(), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env, windowsHide: true, detached: true });
+    const child = childProcess().spawn(process.execPath, brokerArguments(), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env, windowsHide: true, detached: true });
     this.child = child;
     this.stderrTail = '';
     child.stderr.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-400)));
     child.stdin.on('error', () => undefined);
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    readline().createInterface({ input: child.stdout }).on('line', (line) => {
       let reply: BrokerReply;
       try {
         reply = JSON.parse(line) as BrokerReply;
@@ -239,6 +252,14 @@ async function bounded<T>(what: string, timeoutMs: number, request: BrokerOp): P
     if (error instanceof KeytarLoadError) throw keytarUnavailable(error);
     throw classifyKeychainFailure(error);
   }
+}
+
+/**
+ * Starts the keychain broker now, so that the first keychain call does not wait
+ * for it to boot. Every call keeps its own time limit, counted from the call.
+ */
+export function warmKeychain(): void {
+  getBroker().warm();
 }
 
 export function openKeychain(service: string, timeoutMs = KEYCHAIN_TIMEOUT_MS): Keychain {
