@@ -37,7 +37,7 @@ export async function promptForKey(input: KeyInput, config: VendorConfig, produc
   try {
     return await password(
       { message: 'Activation key:', mask: '*' },
-      { input: input.stdin as NodeJS.ReadableStream, output: input.output, signal: AbortSignal.timeout(PROMPT_WAIT_MS), clearPromptOnDone: false },
+      { input: input.stdin, output: input.output, signal: AbortSignal.timeout(PROMPT_WAIT_MS), clearPromptOnDone: false },
     );
   } catch (error) {
     const name = error instanceof Error ? error.name : '';

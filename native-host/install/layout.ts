@@ -27,6 +27,7 @@ import {
   type InstallPlatform,
   type Scope,
 } from './browsers.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import { InstallError } from './errors.ts';
 import { launcherFileName } from './launcher.ts';
 import { manifestFileName } from './manifest.ts';
@@ -56,6 +57,7 @@ export function defaultInstallDir(platform: InstallPlatform, scope: Scope, dataD
     case 'win32':
       return windowsSystemLauncherDir(platform, vendorId);
   }
+  return unreachable(platform.os);
 }
 
 export function launcherPath(layout: HostLayout): string {
@@ -81,7 +83,7 @@ export interface Target {
 }
 
 export interface Skipped {
-  browser: BrowserId | string;
+  browser: BrowserId;
   reason: string;
 }
 

@@ -4,6 +4,7 @@
  * knows about frames, sockets or who the caller is.
  */
 import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import { activate } from '../activation/activate.ts';
 import { productStatuses } from '../activation/credentials.ts';
 import { HostError } from '../errors.ts';
@@ -56,6 +57,7 @@ async function dispatch(services: HostServices, request: Request, transport: 'br
       return reply;
     }
   }
+  return unreachable(request);
 }
 
 function hello(services: HostServices, id: string, protocol: number): HelloReply | ErrorReply {
