@@ -129,15 +129,15 @@ describe('the corpus, through the built extension in Chromium', () => {
   });
 
   for (const c of corpus) {
-    it(`${c.name}: ${c.key ? 'gives the key a person sees' : c.ambiguous ? 'gives no key, and says the page is ambiguous' : 'gives nothing'}`, () => {
-      const keys = keysFrom(c.name);
-      if (c.key) {
-        expect(keys.length).toBeGreaterThan(0);
-        expect(new Set(keys)).toEqual(new Set([c.key]));
-      } else {
-        expect(keys).toEqual([]);
-      }
-      if (c.ambiguous) expect(notTakenFrom(c.name).length).toBeGreaterThan(0);
+    it(`${c.name}: ${c.key ? 'gives the key a person sees' : 'gives no key'}`, () => {
+      // The one key, however often the page gave it; or nothing at all.
+      expect(new Set(keysFrom(c.name))).toEqual(new Set(c.key ? [c.key] : []));
+    });
+  }
+
+  for (const c of corpus.filter((page) => page.ambiguous)) {
+    it(`${c.name}: says the page is ambiguous`, () => {
+      expect(notTakenFrom(c.name).length).toBeGreaterThan(0);
     });
   }
 });
