@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { VendorConfig } from '../../shared/config.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import {
   browserSpec,
   detectBrowsers,
@@ -27,7 +28,6 @@ import {
   type InstallPlatform,
   type Scope,
 } from './browsers.ts';
-import { unreachable } from '../../shared/unreachable.ts';
 import { InstallError } from './errors.ts';
 import { launcherFileName } from './launcher.ts';
 import { manifestFileName } from './manifest.ts';
