@@ -58,7 +58,7 @@ export async function tabStops(page: Page, max = 40): Promise<TabStop[]> {
 /** Every element a keyboard user should reach, in document order (which is also the visual order). */
 export function focusableInOrder(page: Page): Promise<string[]> {
   return page.evaluate(() =>
-    Array.from(document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), [tabindex="0"]')).map(
+    Array.from(document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]), [tabindex="0"]')).map(
       (el) => el.dataset.focus ?? `${el.tagName.toLowerCase()}:${el.textContent?.trim()}`,
     ),
   );
