@@ -40,7 +40,7 @@ export default defineConfig({
     'build:publicAssets': (_wxt, assets) => {
       for (const asset of assets) {
         if (!('contents' in asset) || !/^_locales\/[^/]+\/messages\.json$/.test(asset.relativeDest)) continue;
-        const messages = JSON.parse(String(asset.contents)) as Record<string, { message: string }>;
+        const messages = JSON.parse(asset.contents) as Record<string, { message: string }>;
         for (const [key, entry] of Object.entries(messages)) if (key.startsWith('manifest_')) entry.message = entry.message.replaceAll('{vendor}', vendorConfig.vendor.name.replaceAll('$', '$$$$'));
         asset.contents = JSON.stringify(messages, null, 2);
       }

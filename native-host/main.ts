@@ -17,7 +17,7 @@ async function main(): Promise<never> {
     const stdout = process.stdout;
     const realWrite = stdout.write.bind(stdout);
     const toStderr = process.stderr.write.bind(process.stderr);
-    stdout.write = toStderr as typeof stdout.write;
+    stdout.write = toStderr;
     for (const method of ['log', 'info', 'debug', 'warn', 'trace', 'dir'] as const) {
       console[method] = (...items: unknown[]) => console.error(...items);
     }

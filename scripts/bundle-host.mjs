@@ -25,10 +25,15 @@ await build({
   target: 'node20',
   // keytar is a native addon: it stays in node_modules.
   external: ['keytar'],
-  // Modules find files beside "themselves" (vendor-config.json, the bundle a launcher runs): that is the entry, whichever chunk they are in.
-  define: { 'import.meta.url': '__hostBundleUrl' },
-  // CommonJS dependencies expect require, __filename and __dirname (write-file-atomic names temp files after it).
-  // The last two under other names, given by `define` to free references only: ES modules (open) declare their own.
+  define: {
+    // Modules find files beside "themselves" (vendor-config.json, the bundle a launcher runs): that is the entry, whichever chunk they are in.
+    'import.meta.url': '__hostBundleUrl',
+    // CommonJS dependencies expect __filename and __dirname (write-file-atomic names temp files after it): under other
+    // names, given to free references only, since ES modules (open) declare their own.
+    __filename: '__bundleFilename',
+    __dirname: '__bundleDirname',
+  },
+  // CommonJS dependencies also expect require.
   banner: {
     js: [
       "import { createRequire as __createRequire } from 'node:module';",
@@ -39,7 +44,6 @@ await build({
       "const __bundleDirname = __fileURLToPath(new URL('.', import.meta.url));",
     ].join(' '),
   },
-  define: { __filename: '__bundleFilename', __dirname: '__bundleDirname' },
   legalComments: 'none',
   logLevel: 'warning',
 });

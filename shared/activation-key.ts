@@ -29,6 +29,8 @@ export const ActivationKeySchema = v.pipe(v.string(), v.regex(ACTIVATION_KEY_PAT
 export const RawActivationKeySchema = v.pipe(v.string(), v.minLength(1), v.maxLength(ACTIVATION_KEY_MAX_LENGTH * 4));
 
 // Spaces, NBSP, soft hyphen, zero-width and bidi marks, BOM: what a paste or a page may wrap around a key.
+// Each of them is removed on its own, so the joiner and variation selectors in the class are meant.
+// oxlint-disable-next-line no-misleading-character-class
 const PASTE_NOISE = /[\s\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
 
 export type KeyCheck =

@@ -73,7 +73,7 @@ export function newPairingCode(): string {
 export function normalisePairingCode(typed: string): string | null {
   const code = typed.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   if (code.length !== PAIRING_CODE_LENGTH) return null;
-  return [...code].every((c) => PAIRING_ALPHABET.includes(c)) ? code : null;
+  return code.split('').every((c) => PAIRING_ALPHABET.includes(c)) ? code : null;
 }
 
 /** Bytes WebCrypto accepts (not backed by a SharedArrayBuffer). */

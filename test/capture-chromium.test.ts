@@ -68,7 +68,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describeCorpusAnswers('the corpus, through the built extension in Chromium', corpus, recording);
+describeCorpusAnswers('the built extension in Chromium', corpus, recording);
 
 describe('nothing in the page', () => {
   it('a key page that listens for every window message, the known WXT event names and any DOM change hears nothing', async () => {

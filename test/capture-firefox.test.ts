@@ -83,7 +83,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describeCorpusAnswers('the corpus, through the built add-on in Firefox', corpus, recording);
+describeCorpusAnswers('the built add-on in Firefox', corpus, recording);
 
 describe('the background took what the pages gave', () => {
   it('the key it holds for the fallback (storage.session) is a corpus key', async () => {

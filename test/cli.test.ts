@@ -18,6 +18,7 @@ import type { Keyring } from './machine/keyring.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import { startTerminal } from './helpers/terminal.ts';
 import type { Simulator } from './simulator/server.ts';
+import { stringMatching } from './helpers/matchers.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
@@ -35,7 +36,7 @@ function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
 
 
 async function cli(setup: Setup | NodeJS.ProcessEnv, args: string[], input?: string): Promise<CliResult> {
-  const env = 'env' in setup ? (setup as Setup).env : (setup as NodeJS.ProcessEnv);
+  const env = 'env' in setup ? (setup as Setup).env : setup;
   const result = await runCli(args, { env, ...(input !== undefined ? { input } : {}) });
   if (args[0] === 'credentials') credentialOutputs.push(result.stdout, result.stderr);
   else outputs.push(result.stdout, result.stderr);
@@ -148,7 +149,7 @@ describe('activate, status, credentials, forget', () => {
     const parsed = JSON.parse(status.stdout) as { products: Record<string, unknown>[] };
     expect(parsed).toEqual({
       products: [
-        { code: 'ACMEBK01', name: 'Acme Backup', activated: true, activatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), accessKeyId: maskIdentifier(issued.accessKeyId) },
+        { code: 'ACMEBK01', name: 'Acme Backup', activated: true, activatedAt: stringMatching(/^\d{4}-\d\d-\d\dT/), accessKeyId: maskIdentifier(issued.accessKeyId) },
         { code: 'ACMEPV02', name: 'Acme Photo Vault', activated: false, activatedAt: null, accessKeyId: null },
       ],
     });
@@ -193,7 +194,7 @@ describe('activate, status, credentials, forget', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('The credentials stored before were replaced.');
     const issued = sim.issued.at(-1)!;
-    expect(JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEPV02'])).stdout).AccessKeyId).toBe(issued.accessKeyId);
+    expect((JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEPV02'])).stdout) as { AccessKeyId: string }).AccessKeyId).toBe(issued.accessKeyId);
     const empty = await cli(setup, ['activate'], '');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/No activation key given/);
@@ -289,16 +290,16 @@ describe('concurrency and crashes', () => {
       const key = sim.purchase('ACMEBK01');
       const issuedBefore = sim.issued.length;
       const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', '-'], { env: setup.env, stdio: ['pipe', 'ignore', 'ignore'] });
-      child.stdin!.on('error', () => undefined);
-      child.stdin!.end(`${key}\n`);
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(`${key}\n`);
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       await once(child, 'close');
       clearTimeout(timer);
       const now = await cli(setup, ['credentials', '--product', 'ACMEBK01']);
       expect(now.code, now.stderr).toBe(0);
       const id = (JSON.parse(now.stdout) as { AccessKeyId: string }).AccessKeyId;
-      const fresh = sim.issued.slice(issuedBefore).map((s) => s.accessKeyId);
-      expect([before.AccessKeyId, ...fresh]).toContain(id);
+      const issuedNow = sim.issued.slice(issuedBefore).map((s) => s.accessKeyId);
+      expect([before.AccessKeyId, ...issuedNow]).toContain(id);
       if (id === before.AccessKeyId) sawOld++;
       else sawNew++;
     }

@@ -24,13 +24,15 @@ const minimal = () => ({
 });
 
 function problemsOf(data: unknown): { message: string; problems: string[] } {
+  let error: unknown;
   try {
     parseVendorConfig(data, 'vendor.json');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return { message: (error as ConfigError).message, problems: (error as ConfigError).problems };
+  } catch (caught) {
+    error = caught;
   }
-  throw new Error('expected the configuration to be refused');
+  if (error === undefined) throw new Error('expected the configuration to be refused');
+  expect(error).toBeInstanceOf(ConfigError);
+  return { message: (error as ConfigError).message, problems: (error as ConfigError).problems };
 }
 
 describe('vendor configuration', () => {

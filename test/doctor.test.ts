@@ -21,6 +21,7 @@ import { installHost } from '../native-host/install/install.ts';
 import { defaultInstallDir, launcherPath } from '../native-host/install/layout.ts';
 import { startKeyring, type Keyring } from './machine/keyring.ts';
 import { startSimulator, type Simulator } from './simulator/server.ts';
+import { stringContaining } from './helpers/matchers.ts';
 
 const execFileAsync = promisify(execFile);
 const DEMO_PATH = resolve('shared/config/demo.json');
@@ -172,7 +173,7 @@ describe('doctor, run as the customer runs it', () => {
   });
 
   it('fails when the launcher is not executable, with the chmod that fixes it', async () => {
-    const launcher = JSON.parse(readFileSync(manifestPath(m), 'utf8')).path as string;
+    const launcher = (JSON.parse(readFileSync(manifestPath(m), 'utf8')) as { path: string }).path;
     chmodSync(launcher, 0o600);
     const { code, report } = await doctor(m);
     const manifest = check(report, 'manifest:chromium');
@@ -298,7 +299,7 @@ describe('runDoctor', () => {
       },
       okDeps,
     );
-    expect(report.checks.find((c) => c.id === 'manifest:edge')).toMatchObject({ status: 'warn', fix: expect.stringContaining('install --browser edge') });
+    expect(report.checks.find((c) => c.id === 'manifest:edge')).toMatchObject({ status: 'warn', fix: stringContaining('install --browser edge') });
     expect(report.checks.find((c) => c.id === 'browsers')).toMatchObject({ status: 'fail' });
     expect(report.ok).toBe(false);
   });

@@ -24,7 +24,7 @@ let browser: ExtensionBrowser | undefined;
 beforeAll(async () => {
   world = await startCustomerMachine({ label: 'e2e-link' });
   const install = await world.install();
-  expect(install.code, install.stderr).toBe(0);
+  if (install.code !== 0) throw new Error(`install failed (exit ${install.code}): ${install.stderr}`);
 });
 
 afterAll(async () => {

@@ -50,7 +50,7 @@ describe('a crafted link to the vendor’s redirect URL, in Firefox', { timeout:
     expect(world.sim.requests.length).toBe(requestsBefore);
 
     // Pressed in the page: the popup redraws on every state change, which can detach a button between finding and clicking it.
-    await popup.$eval(`${row} button[data-action="confirm-key"]`, (button) => (button as HTMLButtonElement).click());
+    await popup.$eval(`${row} button[data-action="confirm-key"]`, (button) => button.click());
     await waitFor(() => activated(BACKUP), { timeoutMs: 30_000, what: 'the product to be activated' }).catch(async (error: Error) => {
       // Say what the popup showed instead (e.g. the host missing its hello deadline on a loaded machine).
       const shown = await popup.$eval(row, (el) => el.textContent).catch(() => null);

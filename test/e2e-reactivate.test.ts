@@ -56,7 +56,7 @@ async function startReactivate(code: string, timeoutSeconds = 120) {
 beforeAll(async () => {
   world = await startCustomerMachine({ label: 'e2e-reactivate' });
   const install = await world.install();
-  expect(install.code, install.stderr).toBe(0);
+  if (install.code !== 0) throw new Error(`install failed (exit ${install.code}): ${install.stderr}`);
   serve = startCli(world.env, ['serve', '--port', '0']).child;
   let log = '';
   serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));

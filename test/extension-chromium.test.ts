@@ -109,9 +109,10 @@ process.stdin.on('end', () => process.exit(0));
   );
 }
 
-const hostRequests = (): { type: string; productCode?: string; replace?: boolean; keyEnd?: string; caller?: string }[] => {
+type LoggedRequest = { type: string; productCode?: string; replace?: boolean; keyEnd?: string; caller?: string };
+const hostRequests = (): LoggedRequest[] => {
   try {
-    return readFileSync(hostLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return readFileSync(hostLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest);
   } catch {
     return [];
   }

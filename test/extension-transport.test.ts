@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { HostUnavailableError, NativeHostTransport, unavailableReasonOf, type NativePortLike } from '../extension/lib/host-transport.ts';
 import { PROTOCOL_VERSION, type Reply, type Request } from '../shared/messages.ts';
 
-type Host = (message: Request) => unknown | undefined;
+type Host = (message: Request) => unknown;
 
 /** A port whose other end is `host`; `failWith` simulates the browser closing it with an error. */
 class FakePort implements NativePortLike {

@@ -20,6 +20,7 @@ import { uninstallHost } from '../native-host/install/uninstall.ts';
 import { buildLauncherScript } from '../native-host/install/launcher.ts';
 import { detectSandboxedBrowsers } from '../native-host/install/sandbox.ts';
 import { parseRegQueryDefault, regAddCommand, regDeleteCommand, type RegArgv, type RegResult } from '../native-host/install/windows.ts';
+import { stringMatching } from './helpers/matchers.ts';
 
 const execFileAsync = promisify(execFile);
 const DEMO = parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8')));
@@ -148,11 +149,11 @@ const MAC_SYSTEM: Record<BrowserId, string | null> = {
 function expectedDir(s: Setup, os: OsName, scope: Scope, id: BrowserId): string | null {
   const sysroot = s.platform.root!;
   if (os === 'linux') {
-    if (scope === 'system') return LINUX_SYSTEM[id] && join(sysroot, LINUX_SYSTEM[id]!);
+    if (scope === 'system') return LINUX_SYSTEM[id] && join(sysroot, LINUX_SYSTEM[id]);
     const config = s.platform.env.XDG_CONFIG_HOME ?? join(s.home, '.config');
     return LINUX_USER[id].replace('{config}', config).replace('{home}', s.home);
   }
-  if (scope === 'system') return MAC_SYSTEM[id] && join(sysroot, MAC_SYSTEM[id]!);
+  if (scope === 'system') return MAC_SYSTEM[id] && join(sysroot, MAC_SYSTEM[id]);
   return join(s.home, 'Library/Application Support', MAC_USER[id]);
 }
 
@@ -164,17 +165,24 @@ const LAYOUTS: { os: OsName; scope: Scope; xdg: boolean }[] = [
   { os: 'darwin', scope: 'system', xdg: false },
 ];
 
+/** Whether the browser has a manifest folder for this OS and scope (some have no documented system-wide one). */
+const hasManifestFolder = (os: OsName, scope: Scope, id: BrowserId) => scope === 'user' || (os === 'linux' ? LINUX_SYSTEM : MAC_SYSTEM)[id] !== null;
+
 describe.each(LAYOUTS)('install and uninstall: $os $scope (XDG_CONFIG_HOME set: $xdg)', ({ os, scope, xdg }) => {
-  it.each(BROWSERS.map((b) => b.id))('%s', async (id) => {
+  const ids = BROWSERS.map((b) => b.id);
+  it.each(ids.filter((id) => !hasManifestFolder(os, scope, id)))('%s: refused, writing nothing', async (id) => {
+    const s = setup(os, scope, { xdg });
+    expect(expectedDir(s, os, scope, id)).toBeNull();
+    await expect(install(s, { browsers: [id] })).rejects.toThrow(/no documented system-wide manifest folder/);
+    expect(listFiles(s.root).filter((f) => !f.endsWith('host.mjs'))).toEqual([]);
+  });
+
+  it.each(ids.filter((id) => hasManifestFolder(os, scope, id)))('%s', async (id) => {
     const s = setup(os, scope, { xdg });
     const dir = expectedDir(s, os, scope, id);
-    if (dir === null) {
-      await expect(install(s, { browsers: [id] })).rejects.toThrow(/no documented system-wide manifest folder/);
-      expect(listFiles(s.root).filter((f) => !f.endsWith('host.mjs'))).toEqual([]);
-      return;
-    }
+    expect(dir).not.toBeNull();
     const report = await install(s, { browsers: [id] });
-    const manifestPath = join(dir, `${HOST}.json`);
+    const manifestPath = join(dir!, `${HOST}.json`);
     expect(report.manifests.map((m) => m.path)).toEqual([manifestPath]);
 
     const manifest = readJson(manifestPath);
@@ -189,7 +197,8 @@ describe.each(LAYOUTS)('install and uninstall: $os $scope (XDG_CONFIG_HOME set: 
     expect(statSync(manifestPath).mode & 0o777).toBe(0o644);
     const launcherMode = statSync(report.launcher).mode & 0o777;
     expect(launcherMode).toBe(scope === 'system' ? 0o755 : 0o700);
-    if (scope === 'system') expect(report.launcher.startsWith(s.platform.root!)).toBe(true);
+    // System-wide, the launcher is under the (fake) system root.
+    expect(scope === 'user' || report.launcher.startsWith(s.platform.root!)).toBe(true);
     const record = statSync(recordPath(s.layout));
     expect(record.mode & 0o777).toBe(0o600);
 
@@ -337,7 +346,7 @@ describe('install', () => {
     const s = setup('linux', 'user', { config: chromiumOnly });
     const report = await install(s, { browsers: ['chrome', 'firefox'] });
     expect(report.manifests.map((m) => m.browsers)).toEqual([['chrome']]);
-    expect(report.skipped).toEqual([{ browser: 'firefox', reason: expect.stringMatching(/allows no Firefox extension/) }]);
+    expect(report.skipped).toEqual([{ browser: 'firefox', reason: stringMatching(/allows no Firefox extension/) }]);
   });
 
   it('writes one shared file for browsers that read the same system folder', async () => {
@@ -383,7 +392,7 @@ describe('uninstall', () => {
     writeFileSync(path, JSON.stringify({ name: HOST, path: '/opt/someone-else/host', type: 'stdio', allowed_origins: [] }));
     const report = await uninstallHost({ layout: s.layout });
     expect(existsSync(path)).toBe(true);
-    expect(report.leftAlone).toEqual([{ path, reason: expect.stringMatching(/changed since install/) }]);
+    expect(report.leftAlone).toEqual([{ path, reason: stringMatching(/changed since install/) }]);
     expect(existsSync(first.launcher)).toBe(false);
   });
 
@@ -410,7 +419,7 @@ describe('uninstall', () => {
     const report = await uninstallHost({ layout: s.layout });
     expect(report.removed).toEqual(expect.arrayContaining([...first.manifests.map((m) => m.path), first.launcher]));
     expect(existsSync(foreign)).toBe(true);
-    expect(report.leftAlone).toEqual([{ path: foreign, reason: expect.stringMatching(/starts another program/) }]);
+    expect(report.leftAlone).toEqual([{ path: foreign, reason: stringMatching(/starts another program/) }]);
   });
 
   it('is harmless when nothing is installed', async () => {
@@ -489,7 +498,7 @@ describe('Windows registry', () => {
     };
     const report = await uninstallHost({ layout, runReg });
     expect(report.registryCommands).toEqual([regDeleteCommand(`HKCU\\Software\\Google\\Chrome\\NativeMessagingHosts\\${HOST}`)]);
-    expect(report.leftAlone).toEqual([{ path: `HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\${HOST}`, reason: expect.stringMatching(/C:\\Other/) }]);
+    expect(report.leftAlone).toEqual([{ path: `HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\${HOST}`, reason: stringMatching(/C:\\Other/) }]);
     expect(calls.filter((c) => c[1] === 'DELETE')).toHaveLength(1);
   });
 });

@@ -10,10 +10,13 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as KeyFinder from '../extension/lib/key-finder.ts';
 import { pickKeyFromText, type FindResult } from '../extension/lib/key-finder.ts';
 import { CHROMIUM_PATH } from './machine/browser.ts';
 
 const FIXTURES = resolve('test/fixtures/pages');
+/** The page's global that the bundle below sets. */
+type InPage = { __keyFinder: typeof KeyFinder };
 const K1 = 'ADMAY7DVLJTWHJ76MMBMQYT5LATA';
 const K2 = 'AC6PMWXPBRPDDB426RW4X76I2MXQ';
 
@@ -60,12 +63,15 @@ function describeResult(result: FindResult): string {
 }
 
 const findInPage = (limits?: object) =>
-  page.evaluate((l) => (globalThis as any).__keyFinder.findKey(document, l ? { limits: { ...(globalThis as any).__keyFinder.DEFAULT_FINDER_LIMITS, ...l } } : {}) as FindResult, limits);
+  page.evaluate((l) => {
+    const kf = (globalThis as unknown as InPage).__keyFinder;
+    return kf.findKey(document, l ? { limits: { ...kf.DEFAULT_FINDER_LIMITS, ...l } } : {});
+  }, limits);
 
 /** Watches until a key (or ambiguity) is reported, or `ms` pass; resolves with what happened. */
 const watchInPage = (ms: number, options: object = {}) =>
   page.evaluate(
-    ({ ms, options }) =>
+    ({ ms: limitMs, options: watchOptions }) =>
       new Promise<{ result: FindResult | null; scans: number; scanMs: number[] }>((done) => {
         const scanMs: number[] = [];
         let stop = () => {};
@@ -73,14 +79,14 @@ const watchInPage = (ms: number, options: object = {}) =>
           stop();
           done({ result, scans: scanMs.length, scanMs });
         };
-        const timer = setTimeout(() => finish(null), ms);
-        stop = (globalThis as any).__keyFinder.watchForKey(
+        const timer = setTimeout(() => finish(null), limitMs);
+        stop = (globalThis as unknown as InPage).__keyFinder.watchForKey(
           document,
           (result: FindResult) => {
             clearTimeout(timer);
             finish(result);
           },
-          { ...options, onScan: (_r: FindResult, t: number) => scanMs.push(t) },
+          { ...watchOptions, onScan: (_r: FindResult, t: number) => scanMs.push(t) },
         );
       }),
     { ms, options },
@@ -93,7 +99,7 @@ describe('watching a page', () => {
       () =>
         new Promise<{ before: number; after: number }>((done) => {
           let count = 0;
-          (globalThis as any).__keyFinder.watchForKey(
+          (globalThis as unknown as InPage).__keyFinder.watchForKey(
             document,
             () => {
               const before = count;
@@ -142,7 +148,7 @@ describe('watching a page', () => {
     await page.addScriptTag({ content: finderSource });
     // Correctness without a time limit (this machine may be busy); the time is reported.
     const timed = await page.evaluate(() => {
-      const kf = (globalThis as any).__keyFinder;
+      const kf = (globalThis as unknown as InPage).__keyFinder;
       const t0 = performance.now();
       const result = kf.findKey(document, { limits: { ...kf.DEFAULT_FINDER_LIMITS, maxScanMs: 60_000 } });
       return { result, ms: performance.now() - t0 };
@@ -162,7 +168,7 @@ describe('watching a page', () => {
         new Promise<number>((done) => {
           let messages = 0;
           window.addEventListener('message', () => messages++);
-          (globalThis as any).__keyFinder.watchForKey(document, () => {});
+          (globalThis as unknown as InPage).__keyFinder.watchForKey(document, () => {});
           setTimeout(() => done(messages), 200);
         }),
     );

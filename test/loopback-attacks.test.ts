@@ -18,6 +18,7 @@ import { newPairingCode, randomBase64Url } from '../shared/loopback-auth.ts';
 import { DEMO_CHROMIUM_ID } from './machine/companion.ts';
 import { authenticateSocket, memoryStorage, pairAs, socketWithOrigin } from './helpers/loopback-pairing.ts';
 import { useTestServices } from './helpers/test-services.ts';
+import { messageBytes } from '../native-host/loopback/message-bytes.ts';
 
 const ORIGIN = `chrome-extension://${DEMO_CHROMIUM_ID}`;
 const services = useTestServices('loopback-attacks', { keytarInThisProcess: true });
@@ -36,7 +37,7 @@ function opened(port: number, origin?: string): Promise<WebSocket> {
 /** Everything the socket receives until it closes (or `ms` pass), and how it closed. */
 function collect(ws: WebSocket, ms = 8_000): Promise<{ messages: string[]; code: number | undefined }> {
   const messages: string[] = [];
-  ws.on('message', (d) => messages.push(String(d)));
+  ws.on('message', (d) => messages.push(messageBytes(d).toString('utf8')));
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ messages, code: undefined }), ms);
     ws.once('close', (code) => {
@@ -81,7 +82,7 @@ describe('a program squatting on the port', () => {
     const received: string[] = [];
     squatter.on('connection', (ws) => {
       ws.on('message', (data) => {
-        received.push(String(data));
+        received.push(messageBytes(data).toString('utf8'));
         // It answers as a server would, but cannot prove it knows the pairing.
         ws.send(JSON.stringify({ type: 'auth-challenge', nonce: randomBase64Url(), proof: randomBase64Url() }));
       });

@@ -38,8 +38,8 @@ async function startServe(): Promise<number> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   serve = child;
-  child.stdout!.on('data', (d: Buffer) => (serveLog += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (serveLog += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (serveLog += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (serveLog += d.toString()));
   let found: number | undefined;
   await waitFor(
     () => {

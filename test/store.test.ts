@@ -23,6 +23,7 @@ import { findSecrets } from './machine/companion.ts';
 import type { Keyring } from './machine/keyring.ts';
 import { useTestServices } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
+import { stringContaining, stringMatching } from './helpers/matchers.ts';
 
 let keyring: Keyring;
 let sim: Simulator;
@@ -124,7 +125,7 @@ describe('credential store under gnome-keyring', () => {
     // Another product's file put in its place.
     await copyFile(c.store.fileFor('ACMEPV02'), bkFile);
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'unreadable', reason: 'file-damaged' });
-    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'CREDENTIALS_UNREADABLE', message: expect.stringContaining('credentials unreadable: reactivate') });
+    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'CREDENTIALS_UNREADABLE', message: stringContaining('credentials unreadable: reactivate') });
     expect(await isActivated('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).toBe(false);
 
     // One flipped bit in the ciphertext, the tag, the IV; a truncated file; not JSON at all.
@@ -189,7 +190,7 @@ describe('credential store under gnome-keyring', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       },
     });
-    await expect(crashing.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK })).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringContaining('ENOSPC') });
+    await expect(crashing.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK })).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: stringContaining('ENOSPC') });
     expect((await readFile(file)).equals(before)).toBe(true);
     expect(await keychainValue(c, 'ACMEBK01')).toBe(keyBefore);
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'activated', credentials: first });
@@ -214,7 +215,7 @@ describe('credential store under gnome-keyring', () => {
     expect(fulfilled).toHaveLength(1);
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.reason).toMatchObject({ code: 'ALREADY_ACTIVATED' });
-    const winner = results[0]!.status === 'fulfilled' ? a : b;
+    const winner = results[0].status === 'fulfilled' ? a : b;
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'activated', credentials: winner });
 
     const many = Array.from({ length: 6 }, () => credentials());
@@ -242,17 +243,17 @@ describe('credential store under gnome-keyring', () => {
   it('activation and forgetting emit credentials-changed events (stored, replaced, forgotten) without secrets', async () => {
     const c = await fresh();
     const config = await loadVendorConfig(c.configPath);
-    const services = await createHostServices({ config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile });
+    const hostServices = await createHostServices({ config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile });
     const events: CredentialsEvent[] = [];
-    services.events.on('credentials-changed', (e) => events.push(e));
+    hostServices.events.on('credentials-changed', (e) => events.push(e));
     const key1 = sim.purchase('ACMEBK01');
-    const out1 = await activate(services, { key: key1, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' });
+    const out1 = await activate(hostServices, { key: key1, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' });
     expect(out1).toMatchObject({ product: BK, replaced: false });
-    await expect(activate(services, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toBeInstanceOf(HostError);
-    await activate(services, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true, source: 'cli' });
+    await expect(activate(hostServices, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toBeInstanceOf(HostError);
+    await activate(hostServices, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true, source: 'cli' });
     expect(await isActivated('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).toBe(true);
-    await forget(services, 'ACMEBK01');
-    await forget(services, 'ACMEBK01'); // nothing left: no event
+    await forget(hostServices, 'ACMEBK01');
+    await forget(hostServices, 'ACMEBK01'); // nothing left: no event
     expect(events.map((e) => e.change)).toEqual(['stored', 'replaced', 'forgotten']);
     for (const e of events) expect(v.safeParse(CredentialsEventSchema, e).success).toBe(true);
     expect(await keychainValue(c, 'ACMEBK01')).toBeNull();
@@ -278,7 +279,7 @@ describe('credential store under gnome-keyring', () => {
   it('trying product tokens in turn spends one time budget for the whole activation, not one per product', async () => {
     const c = await fresh();
     const config = await loadVendorConfig(c.configPath);
-    const services = await createHostServices(
+    const hostServices = await createHostServices(
       { config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile },
       { licenseService: { totalBudgetMs: 1000 } },
     );
@@ -287,7 +288,7 @@ describe('credential store under gnome-keyring', () => {
     const key = sim.purchase('ACMEPV02');
     sim.faults.latencyMs = 700;
     try {
-      await expect(activate(services, { key, capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(activate(hostServices, { key, capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     } finally {
       sim.faults.latencyMs = 0;
     }
@@ -319,7 +320,7 @@ describe('keychain failures', () => {
     try {
       const started = Date.now();
       const probe = await probeKeychain('devpay-companion.probe-test', 300);
-      expect(probe).toMatchObject({ ok: false, code: 'KEYCHAIN_LOCKED', message: expect.stringContaining('did not answer') });
+      expect(probe).toMatchObject({ ok: false, code: 'KEYCHAIN_LOCKED', message: stringContaining('did not answer') });
       const slowStore = new CredentialStore({ vendorId: c.vendorId, dataDir: c.dataDir, keychain: openKeychain(keychainServiceName(c.vendorId), 300) });
       await expect(slowStore.read('ACMEBK01')).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
       expect(Date.now() - started).toBeLessThan(2000);
@@ -333,7 +334,7 @@ describe('keychain failures', () => {
     await c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK });
     await keyring.lock();
     expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({ ok: false, code: 'KEYCHAIN_LOCKED' });
-    await expect(c.store.read('ACMEBK01')).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED', message: expect.stringMatching(/unlock/i) });
+    await expect(c.store.read('ACMEBK01')).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED', message: stringMatching(/unlock/i) });
     await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
     await expect(c.store.replace('ACMEPV02', credentials(), { allowReplace: false, product: PV })).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
     expect(await readdir(join(c.dataDir, 'credentials'))).toEqual(['ACMEBK01.cred']); // no plain-text fallback
@@ -342,7 +343,7 @@ describe('keychain failures', () => {
   it('no Secret Service on the bus is KEYCHAIN_UNAVAILABLE, saying to start one', async () => {
     const c = await fresh();
     await keyring.stopSecretService();
-    expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({ ok: false, code: 'KEYCHAIN_UNAVAILABLE', message: expect.stringMatching(/Secret Service|GNOME Keyring/) });
+    expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({ ok: false, code: 'KEYCHAIN_UNAVAILABLE', message: stringMatching(/Secret Service|GNOME Keyring/) });
     await expect(c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK })).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
     await expect(stat(c.store.fileFor('ACMEBK01'))).rejects.toMatchObject({ code: 'ENOENT' });
   });

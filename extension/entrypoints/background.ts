@@ -11,12 +11,12 @@ import { browser } from 'wxt/browser';
 import { BADGE_COLOURS } from '../lib/activation/badge.ts';
 import { ActivationController } from '../lib/activation/controller.ts';
 import { FallbackTransport } from '../lib/fallback-transport.ts';
-import { NativeHostTransport, type NativePortLike } from '../lib/host-transport.ts';
+import { NativeHostTransport } from '../lib/host-transport.ts';
 import { createLoopbackTransport } from '../lib/loopback-transport.ts';
 import { KeyPairing } from '../lib/key-pairing.ts';
 import { PopupRequestSchema, type PopupState } from '../lib/runtime-messages.ts';
 import { checkContentMessage, createSenderCheck, type SenderLike } from '../lib/sender-check.ts';
-import { siteAccessBadge, siteAccessOrigins, watchSiteAccess, type PermissionsLike } from '../lib/site-access.ts';
+import { siteAccessBadge, siteAccessOrigins, watchSiteAccess } from '../lib/site-access.ts';
 import { STRINGS } from '../lib/strings.ts';
 
 export default defineBackground(() => {
@@ -29,7 +29,7 @@ export default defineBackground(() => {
   const newId = () => crypto.randomUUID();
   const transport = new FallbackTransport({
     native: new NativeHostTransport({
-      connect: () => browser.runtime.connectNative(config.nativeHostName) as unknown as NativePortLike,
+      connect: () => browser.runtime.connectNative(config.nativeHostName),
       lastErrorMessage: () => browser.runtime.lastError?.message,
       newId,
       client,
@@ -47,7 +47,7 @@ export default defineBackground(() => {
       text ? action.setBadgeBackgroundColor({ color: BADGE_COLOURS[text] }) : Promise.resolve(),
     ]).catch(() => {});
   }, STRINGS.siteAccess.badgeTitle);
-  watchSiteAccess(browser.permissions as unknown as PermissionsLike, siteAccessOrigins(config), (access) => void badge.setAccess(access));
+  watchSiteAccess(browser.permissions, siteAccessOrigins(config), (access) => void badge.setAccess(access));
 
   const controller = new ActivationController({
     vendorName: config.vendorName,
@@ -130,6 +130,8 @@ export default defineBackground(() => {
   }
 
   // Registered synchronously so a stopped service worker wakes for these messages.
+  // The polyfill answers the popup with the value of the promise the listener returns.
+  // oxlint-disable-next-line typescript/no-misused-promises
   browser.runtime.onMessage.addListener((message: unknown, sender: SenderLike) => {
     const role = checkSender(sender);
     if (role.kind === 'extension-page') return answerPopup(message);

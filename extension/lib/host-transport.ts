@@ -71,7 +71,7 @@ export interface NativeTransportOptions {
   connect(): NativePortLike;
   /** Chromium reports why a port closed in `runtime.lastError`, read inside onDisconnect. */
   lastErrorMessage(): string | undefined;
-  newId(): string;
+  newId: () => string;
   /** Told to the host in the handshake, e.g. `devpay-extension/0.1.0`. */
   client: string;
   handshakeTimeoutMs?: number;
@@ -207,6 +207,8 @@ export class NativeHostTransport implements HostTransport {
         timer,
       });
       try {
+        // A runtime.Port (or the loopback socket behind one), not window.postMessage: it has no target origin.
+        // oxlint-disable-next-line unicorn/require-post-message-target-origin
         connection.port.postMessage(message);
       } catch {
         // The port closed under us; onDisconnect says why, or this does.

@@ -70,7 +70,7 @@ export class WebSocketPort implements NativePortLike {
         if (this.disconnected) return;
         if (!found) return this.fail(LOOPBACK_NOT_PAIRED);
         this.handshake = new ClientHandshake({ mode: 'session', pairing: found });
-        this.wire(open());
+        return this.wire(open());
       },
       () => this.fail(LOOPBACK_NOT_PAIRED),
     );
@@ -156,7 +156,7 @@ export class WebSocketPort implements NativePortLike {
 export interface LoopbackTransportOptions {
   /** The vendor configuration's loopbackPort (in the extension's build config). */
   port: number;
-  newId(): string;
+  newId: () => string;
   /** Told to the host in the handshake, e.g. `devpay-extension/0.1.0`. */
   client: string;
   /** Default: the browser's WebSocket. */
@@ -228,7 +228,7 @@ export function pairWithCompanion(options: { port: number; code: string; storage
         if ('send' in step) return socket.send(JSON.stringify(step.send));
         if ('fail' in step) return settle({ ok: false, reason: 'bad-code' });
         await savePairing(options.storage, await handshake.pairing(step.done));
-        settle({ ok: true });
+        return settle({ ok: true });
       });
     };
     socket.onclose = () => settle({ ok: false, reason: opened ? 'refused' : 'not-running' });

@@ -82,8 +82,8 @@ function addTargetOptions(command: Command, verb: string): Command {
 }
 
 export function writer(cmd: Command): (text: string) => void {
-  const out = cmd.configureOutput().writeOut;
-  return out ? (text) => out(text) : (text) => void process.stdout.write(text);
+  const output = cmd.configureOutput();
+  return output.writeOut ? (text) => output.writeOut!(text) : (text) => void process.stdout.write(text);
 }
 
 /** Adds `install` and `uninstall` to the CLI. */

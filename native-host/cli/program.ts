@@ -61,7 +61,8 @@ export interface CredentialProcessOutput {
 }
 
 function defaultIo(): CliIo {
-  return { stdin: process.stdin, stdinIsTTY: process.stdin.isTTY === true, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  // isTTY is undefined when stdin is not a terminal, whatever its type says.
+  return { stdin: process.stdin, stdinIsTTY: process.stdin.isTTY ?? false, stdout: process.stdout, stderr: process.stderr, env: process.env };
 }
 
 export function createProgram(io: CliIo = defaultIo()): Command {

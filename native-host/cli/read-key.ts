@@ -44,7 +44,7 @@ export async function promptForKey(
   try {
     return await password(
       { message: 'Activation key:', mask: '*' },
-      { input: input.stdin as NodeJS.ReadableStream, output: input.output, signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout, clearPromptOnDone: false },
+      { input: input.stdin, output: input.output, signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout, clearPromptOnDone: false },
     );
   } catch (error) {
     const name = error instanceof Error ? error.name : '';

@@ -18,6 +18,7 @@
  * instead of writing somewhere the browser never reads.
  */
 import { posix, win32 } from 'node:path';
+import { unreachable } from '../../shared/unreachable.ts';
 
 export type OsName = 'linux' | 'darwin' | 'win32';
 export type Scope = 'user' | 'system';
@@ -90,7 +91,7 @@ function chromiumFamily(
   macSupport: string,
   macSystem: string | undefined,
   apps: string[],
-  registryKey: string,
+  winRegistryKey: string,
   winProfile: { base: 'localappdata' | 'appdata'; path: string },
 ): BrowserSpec {
   return {
@@ -104,7 +105,7 @@ function chromiumFamily(
       executables,
     },
     darwin: { userDir: `${macSupport}/${NMH}`, profileDirs: [macSupport], systemDir: macSystem, apps },
-    win32: { registryKey, profileDirs: [winProfile] },
+    win32: { registryKey: winRegistryKey, profileDirs: [winProfile] },
   };
 }
 
@@ -253,6 +254,7 @@ export function manifestDir(spec: BrowserSpec, scope: Scope, platform: InstallPl
     case 'win32':
       return undefined;
   }
+  return unreachable(platform.os);
 }
 
 /** The full registry key (with hive) that names the host's manifest on Windows. */
@@ -283,6 +285,7 @@ export function detectionPaths(spec: BrowserSpec, platform: InstallPlatform): st
       return spec.win32.profileDirs.map((d) => win32.join(d.base === 'appdata' ? roaming : local, d.path));
     }
   }
+  return unreachable(platform.os);
 }
 
 export type Exists = (path: string) => boolean;

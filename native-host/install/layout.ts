@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { VendorConfig } from '../../shared/config.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import {
   browserSpec,
   detectBrowsers,
@@ -56,6 +57,7 @@ export function defaultInstallDir(platform: InstallPlatform, scope: Scope, dataD
     case 'win32':
       return windowsSystemLauncherDir(platform, vendorId);
   }
+  return unreachable(platform.os);
 }
 
 export function launcherPath(layout: HostLayout): string {
@@ -81,7 +83,7 @@ export interface Target {
 }
 
 export interface Skipped {
-  browser: BrowserId | string;
+  browser: BrowserId;
   reason: string;
 }
 

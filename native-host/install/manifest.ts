@@ -107,7 +107,7 @@ export function checkManifest(data: unknown, family: BrowserFamily, config: Vend
     return { problems, missingIds: expected, extraIds: [], path };
   }
   const missingIds = expected.filter((id) => !listed.includes(id));
-  const extraIds = (listed as string[]).filter((id) => !expected.includes(id));
+  const extraIds = listed.filter((id) => !expected.includes(id));
   if (missingIds.length > 0) problems.push(`"${field}" lacks ${missingIds.join(', ')}`);
   return { problems, missingIds, extraIds, path };
 }

@@ -9,7 +9,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinnedLauncherEnv } from '../messaging/pinned-settings.ts';
 import { ENV, type Settings } from '../settings.ts';
-import type { BrowserId, InstallPlatform, OsName, Scope } from './browsers.ts';
+import type { BrowserId, InstallPlatform, Scope } from './browsers.ts';
 import { InstallError } from './errors.ts';
 import { installHost, type InstallReport } from './install.ts';
 import { defaultInstallDir, type HostLayout } from './layout.ts';
@@ -39,7 +39,7 @@ export function currentPlatform(env: NodeJS.ProcessEnv = process.env): InstallPl
     throw new InstallError(`This operating system (${os}) is not supported: Linux, macOS and Windows are.`, 'usage');
   }
   const home = os !== 'win32' && env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir();
-  return { os: os as OsName, home, env };
+  return { os, home, env };
 }
 
 /**

@@ -61,6 +61,6 @@ export const runReg: RegRunner = (argv) =>
   new Promise((resolve) => {
     const [exe, ...args] = argv;
     execFile(exe!, args, { timeout: 15_000, windowsHide: true }, (error, stdout, stderr) => {
-      resolve({ ok: !error, stdout: String(stdout), stderr: String(stderr) });
+      resolve({ ok: !error, stdout, stderr });
     });
   });

@@ -11,6 +11,7 @@
 import { ACTIVATION_KEY_LIFETIME_MS } from '../../shared/activation-key.ts';
 import { DEFAULT_ACTIVATE_URL } from '../../shared/config.ts';
 import type { ErrorCode } from '../../shared/messages.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import type { ProductRef } from '../errors.ts';
 import { parseLicenseServiceEndpoint } from './endpoint.ts';
 import { LicenseServiceError, refusalError, TRANSIENT_SERVICE_CODES } from './errors.ts';
@@ -81,6 +82,8 @@ interface TransientFailure {
 function sanitiseServiceMessage(message: string, secrets: readonly string[]): string | undefined {
   let text = message;
   for (const secret of secrets) if (secret) text = text.split(secret).join('[removed]');
+  // Control characters are what is being removed (they could forge lines in a log or a terminal).
+  // oxlint-disable-next-line no-control-regex
   text = text.replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
   if (text.length > MAX_SERVICE_MESSAGE_CHARS) text = `${text.slice(0, MAX_SERVICE_MESSAGE_CHARS)}…`;
   return text || undefined;
@@ -165,6 +168,8 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
           'Check the License Service address in the configuration, or try again later.',
           { httpStatus: outcome.httpStatus, attempts: attempt, product },
         );
+      case 'transient':
+        break; // Retried below, while the time allows.
     }
     const failure = outcome.failure;
     const delay = Math.max(backoffDelay(attempt, baseDelay, maxDelay, random), (failure.retryAfterSeconds ?? 0) * 1000);
@@ -215,6 +220,7 @@ export async function pingLicenseService(endpoint: string, options: { caPem?: st
     case 'aborted':
       return { ok: false, code: 'SERVICE_UNAVAILABLE', message: `No answer from ${url.origin}.` };
   }
+  return unreachable(outcome);
 }
 
 type Outcome =

@@ -43,6 +43,8 @@ export async function readCaFile(path: string): Promise<string> {
   const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
   try {
     if (!first) throw new Error('no certificate');
+    // Parsing is the check: the constructor throws on a certificate that is not well-formed.
+    // oxlint-disable-next-line no-new
     new X509Certificate(first[0]);
   } catch {
     throw configurationError(`The CA file ${path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----").`);

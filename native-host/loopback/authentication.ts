@@ -10,6 +10,7 @@ import * as v from 'valibot';
 import type { RawData, WebSocket } from 'ws';
 import { type Bytes, AuthHelloSchema, AuthProofSchema, authProof, pairingSecret, proofsMatch, randomBase64Url, stretchPairingCode } from '../../shared/loopback-auth.ts';
 import type { PairingCode, PairingStore } from './pairing.ts';
+import { messageBytes } from './message-bytes.ts';
 
 
 export interface AuthenticationDeps {
@@ -34,7 +35,7 @@ function nextMessage<T extends v.GenericSchema>(ws: WebSocket, schema: T, deadli
     const onMessage = (data: RawData, isBinary: boolean) => {
       if (isBinary) return done(undefined);
       try {
-        const parsed = v.safeParse(schema, JSON.parse(String(data)));
+        const parsed = v.safeParse(schema, JSON.parse(messageBytes(data).toString('utf8')));
         done(parsed.success ? parsed.output : undefined);
       } catch {
         done(undefined);

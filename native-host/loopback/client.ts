@@ -15,6 +15,7 @@ import * as v from 'valibot';
 import WebSocket from 'ws';
 import { CredentialsEventSchema, MAX_OUTBOUND_MESSAGE_BYTES, ReplySchema, RequestSchema, type CredentialsEvent, type Reply } from '../../shared/messages.ts';
 import { resolveConfigAndDataDir } from '../settings.ts';
+import { messageBytes } from './message-bytes.ts';
 import { loopbackTokenFile, readTokenFile } from './token.ts';
 
 export type LoopbackRequest = v.InferInput<typeof RequestSchema>;
@@ -132,7 +133,7 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
   ws.on('message', (data, isBinary) => {
     let parsed: unknown;
     try {
-      parsed = isBinary ? undefined : JSON.parse(data.toString());
+      parsed = isBinary ? undefined : JSON.parse(messageBytes(data).toString('utf8'));
     } catch {
       parsed = undefined;
     }
@@ -163,7 +164,7 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
 
   return {
     request(message) {
-      const request = { ...message, id: message.id ?? randomUUID() } as LoopbackRequest;
+      const request = { ...message, id: message.id ?? randomUUID() };
       if (ws.readyState !== ws.OPEN) return Promise.reject(new LoopbackUnavailableError('CLOSED', 'The loopback channel is closed.'));
       if (pending.has(request.id)) return Promise.reject(new Error(`A request with id ${request.id} is already waiting.`));
       return new Promise<Reply>((resolve, reject) => {

@@ -10,6 +10,7 @@ import type { CredentialsEvent, ErrorReply, Reply } from '../../shared/messages.
 import type { Logger } from '../log.ts';
 import { BadJsonFrame } from '../protocol/bad-json.ts';
 import type { LoopbackClient } from './admission.ts';
+import { messageBytes } from './message-bytes.ts';
 
 /** Close codes a client may see, besides ws' own 1009 (message too big) and 1006 (gone). */
 export const CLOSE_CODES = {
@@ -124,7 +125,7 @@ export class LoopbackConnection {
 
   /** Resolves when the requests being handled have been answered. */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    await Promise.allSettled(this.pending);
   }
 
   close(code: number, reason: string): void {
@@ -141,7 +142,7 @@ export class LoopbackConnection {
       this.close(CLOSE_CODES.binary, 'send JSON text messages');
       return;
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
+    const bytes = messageBytes(data);
     // Exactly what native messaging hands the handler: the parsed JSON, or a BadJsonFrame it answers BAD_MESSAGE.
     let message: unknown;
     try {

@@ -233,7 +233,7 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
           }
           if (outcome.paired) log.info('paired a browser extension', { pairing: outcome.pairing.slice(0, 6) });
           authenticated(socket);
-          accept(ws, client, outcome.pairing);
+          return accept(ws, client, outcome.pairing);
         },
         () => ws.terminate(),
       );

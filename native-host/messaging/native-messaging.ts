@@ -94,7 +94,7 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
       }
       for (const message of messages) {
         if (inFlight >= maxInFlight) {
-          const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'string' ? String((message as { id: string }).id).slice(0, 64) : null;
+          const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'string' ? (message as { id: string }).id.slice(0, 64) : null;
           send({ type: 'error', id, code: 'BUSY', message: 'Too many requests at once; wait for the earlier ones to be answered.' });
           continue;
         }

@@ -4,6 +4,7 @@
  * knows about frames, sockets or who the caller is.
  */
 import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import { HostError } from '../errors.ts';
 import type { HostServices } from '../services.ts';
 import { isBadJsonFrame } from './bad-json.ts';
@@ -57,6 +58,7 @@ async function dispatch(services: HostServices, request: Request, transport: 'br
       return reply;
     }
   }
+  return unreachable(request);
 }
 
 function hello(services: HostServices, id: string, protocol: number): HelloReply | ErrorReply {

@@ -19,5 +19,7 @@ export function runKeychainBroker(): void {
   };
   // The broker source takes keytar's path from argv[1], as under `node -e SOURCE PATH`.
   process.argv = [process.execPath, addonPath];
+  // The broker is this program's own bundled source, run with the addon loader as its `require`.
+  // oxlint-disable-next-line typescript/no-implied-eval, typescript/no-unsafe-call
   new Function('require', BROKER_SOURCE)(load);
 }

@@ -256,7 +256,7 @@ async function fsyncDirectory(directory: string): Promise<void> {
 
 function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
-  return code ? String(code) : error instanceof Error ? error.message.split('\n')[0]! : 'unknown error';
+  return code ? code : error instanceof Error ? error.message.split('\n')[0]! : 'unknown error';
 }
 
 /**

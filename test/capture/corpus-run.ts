@@ -83,8 +83,8 @@ export function corpusRecording(label: string, drain: () => Promise<Received[]>)
 }
 
 /** Every case's expected answer: its key, or nothing; and nothing heard from outside the corpus. */
-export function describeCorpusAnswers(title: string, corpus: CorpusCase[], recording: CorpusRecording): void {
-  describe(title, () => {
+export function describeCorpusAnswers(through: string, corpus: CorpusCase[], recording: CorpusRecording): void {
+  describe(`the corpus, through ${through}`, () => {
     it('has at least 40 pages, with positives and negatives', () => {
       expect(corpus.length).toBeGreaterThanOrEqual(40);
       expect(corpus.filter((c) => c.key).length).toBeGreaterThanOrEqual(20);
@@ -96,15 +96,15 @@ export function describeCorpusAnswers(title: string, corpus: CorpusCase[], recor
     });
 
     for (const c of corpus) {
-      it(`${c.name}: ${c.key ? 'gives the key a person sees' : c.ambiguous ? 'gives no key, and says the page is ambiguous' : 'gives nothing'}`, () => {
-        const keys = recording.keysFrom(c.name);
-        if (c.key) {
-          expect(keys.length).toBeGreaterThan(0);
-          expect(new Set(keys)).toEqual(new Set([c.key]));
-        } else {
-          expect(keys).toEqual([]);
-        }
-        if (c.ambiguous) expect(recording.notTakenFrom(c.name).length).toBeGreaterThan(0);
+      it(`${c.name}: ${c.key ? 'gives the key a person sees' : 'gives no key'}`, () => {
+        // The one key, however often the page gave it; or nothing at all.
+        expect(new Set(recording.keysFrom(c.name))).toEqual(new Set(c.key ? [c.key] : []));
+      });
+    }
+
+    for (const c of corpus.filter((page) => page.ambiguous)) {
+      it(`${c.name}: says the page is ambiguous`, () => {
+        expect(recording.notTakenFrom(c.name).length).toBeGreaterThan(0);
       });
     }
   });

@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import { ClientHandshake, loadPairing, type LoopbackPairing, type PairingStorageArea } from '../../extension/lib/loopback-pairing.ts';
 import { pairWithCompanion, type PairingResult, type WebSocketLike } from '../../extension/lib/loopback-transport.ts';
+import { messageBytes } from '../../native-host/loopback/message-bytes.ts';
 
 /** `storage.local` in memory. */
 export function memoryStorage(): PairingStorageArea & { items: Record<string, unknown> } {
@@ -42,9 +43,9 @@ export function authenticateSocket(ws: WebSocket, pairing: LoopbackPairing, time
     };
     const onMessage = (data: WebSocket.RawData) => {
       chain = chain.then(async () => {
-        const step = await handshake.receive(JSON.parse(String(data)));
-        if ('send' in step) ws.send(JSON.stringify(step.send));
-        else finish('done' in step);
+        const step = await handshake.receive(JSON.parse(messageBytes(data).toString('utf8')));
+        if ('send' in step) return ws.send(JSON.stringify(step.send));
+        return finish('done' in step);
       });
     };
     const onClose = () => finish(false);

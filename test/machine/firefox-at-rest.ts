@@ -9,7 +9,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// @ts-expect-error lz4js ships no types; decompressBlock(src, dst, sIndex, sLength, dIndex) returns the end index.
 import { decompressBlock } from 'lz4js';
 import type { CustomerMachine } from './customer-machine.ts';
 
@@ -21,7 +20,7 @@ const MOZ_LZ4_MAGIC = 'mozLz40\0';
 export function decodeMozLz4(bytes: Buffer): string {
   if (bytes.subarray(0, 8).toString('latin1') !== MOZ_LZ4_MAGIC) throw new Error('not a mozLz4 file');
   const out = Buffer.alloc(bytes.readUInt32LE(8));
-  const end = decompressBlock(bytes, out, 12, bytes.length - 12, 0) as number;
+  const end = decompressBlock(bytes, out, 12, bytes.length - 12, 0);
   return out.subarray(0, end).toString('utf8');
 }
 

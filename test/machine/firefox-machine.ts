@@ -97,7 +97,7 @@ export async function openFirefoxPopup(firefox: ExtensionFirefox): Promise<Page>
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`The add-on's popup did not load within 60 s${last ? ` (last error: ${String(last)})` : ''}.`);
+  throw new Error(`The add-on's popup did not load within 60 s${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}.`);
 }
 
 export async function productStateIn(popup: Page, code: string): Promise<string | null> {

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { launch, type Browser, type Page } from 'puppeteer-core';
 
 export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 export const BUILT_FIREFOX_EXTENSION_DIR = resolve('.output/firefox-mv3');
@@ -57,7 +57,7 @@ export async function launchExtensionFirefox(options: FirefoxLaunchOptions): Pro
   // The profile lives in the customer's home, so the at-rest scan covers what Firefox writes.
   const profile = join(options.home, '.mozilla', 'firefox', 'devpay-test');
   await mkdir(profile, { recursive: true });
-  const browser = await puppeteer.launch({
+  const browser = await launch({
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: options.headless ?? true,

@@ -10,8 +10,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { XMLBuilder } from 'fast-xml-parser';
+import XMLBuilder from 'fast-xml-builder';
 import { maskIdentifier } from '../../shared/activation-key.ts';
+import { unreachable } from '../../shared/unreachable.ts';
 import type { DevPayBackend } from './backend.ts';
 import type { Fault, FaultPlan } from './faults.ts';
 
@@ -130,6 +131,7 @@ function answerFault(fault: Fault, res: ServerResponse, requestId: string): { st
       sendXml(res, fault.status, errorDocument({ status: fault.status, code: fault.code, message: fault.message ?? `Simulated ${fault.code}.` }, requestId));
       return { status: fault.status, outcome: fault.code };
   }
+  return unreachable(fault);
 }
 
 function sendXml(res: ServerResponse, status: number, body: string): void {

@@ -78,7 +78,7 @@ const lines = [`DevPay simulator for ${config.vendor.name}, on 127.0.0.1 and ::1
 console.log(`${lines.join('\n')}\nPress Ctrl+C to stop.`);
 
 const stop = () => {
-  sim.close().then(() => process.exit(0));
+  void sim.close().then(() => process.exit(0));
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -92,7 +92,7 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams | 'too-large'> 
 
 async function listenOn(server: Server, port: number, host: string): Promise<void> {
   server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
@@ -111,7 +111,6 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const caFile = join(certDir, 'license-service-ca.pem');
   await writeFile(caFile, certificate.certPem, { mode: 0o644 });
 
-  let pages: Pages | undefined;
   const siteOf = (req: IncomingMessage): Site | 'license-service' => {
     const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
     const site = (Object.keys(hostnames) as Site[]).find((name) => hostnames[name] === host);
@@ -133,7 +132,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (site === 'license-service') {
       return handleLicenseService(req, res, url, form, { backend, faults, requests, log, signal: closing.signal });
     }
-    pages!.handle(site, req, res, url, form);
+    pages.handle(site, req, res, url, form);
     log(`${hostnames[site]} ${req.method} ${url.pathname} -> ${res.statusCode}`);
   };
 
@@ -169,7 +168,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const origin = (host: string) => `https://${host}:${port}`;
   const redirectUrl = options.redirectUrl ?? `${origin(hostnames.vendor)}${WELCOME_PATH}`;
-  pages = new Pages({
+  // Made once the port is known; a request before that answers 500, like any handler error.
+  const pages = new Pages({
     backend,
     vendorName: options.config.vendor.name,
     origins: { portal: origin(hostnames.portal), www: origin(hostnames.www), vendor: origin(hostnames.vendor), redirectUrl, cookieDomain: domain },
@@ -188,7 +188,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     purchaseUrl(productCode) {
       const product = backend.product(productCode);
       if (!product) throw new Error(`The simulator has no product ${productCode}.`);
-      return pages!.purchaseUrl(product);
+      return pages.purchaseUrl(product);
     },
     clock: backend.clock,
     faults,

@@ -9,6 +9,7 @@ import { t } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
 import { showSiteAccess } from './site-access-view.ts';
 import { mountPairing } from './pairing.ts';
+// oxlint-disable-next-line import/no-unassigned-import -- the stylesheet is imported for its effect: WXT bundles it
 import './style.css';
 
 const root = document.getElementById('app')!;

@@ -30,7 +30,7 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
   return node;
 }
 
-export function mountPairing(parent: HTMLElement, port: number, storage: PairingStorageArea = browser.storage.local as unknown as PairingStorageArea): void {
+export function mountPairing(parent: HTMLElement, port: number, storage: PairingStorageArea = browser.storage.local): void {
   const section = element('section', { id: 'pairing', 'aria-labelledby': 'pairing-heading' });
   const status = element('p', { id: 'pairing-status' });
   const form = element('form');
@@ -64,7 +64,7 @@ export function mountPairing(parent: HTMLElement, port: number, storage: Pairing
       result.textContent = t(RESULT_KEYS[key]);
       if (outcome.ok) input.value = '';
       button.disabled = false;
-      await showStatus();
+      return showStatus();
     });
   });
   void showStatus();

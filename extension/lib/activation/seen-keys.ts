@@ -31,7 +31,7 @@ export class SeenKeys {
 
   /** Forgets the digests whose key's hour is over. */
   sweep(now: number): void {
-    for (const [digest, until] of [...this.until]) if (until <= now) this.until.delete(digest);
+    for (const [digest, until] of this.until) if (until <= now) this.until.delete(digest);
   }
 
   toStored(): Record<string, number> {

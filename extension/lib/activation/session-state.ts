@@ -56,8 +56,8 @@ export class SessionStore {
     this.writes = this.writes
       .then(async () => {
         await session.set({ [SESSION_KEYS.state]: state });
-        if (Object.keys(keys).length > 0) await session.set({ [SESSION_KEYS.keys]: keys });
-        else await session.remove([SESSION_KEYS.keys]);
+        if (Object.keys(keys).length > 0) return session.set({ [SESSION_KEYS.keys]: keys });
+        return session.remove([SESSION_KEYS.keys]);
       })
       .catch(() => {});
   }

@@ -18,6 +18,8 @@ export type FindResult =
   | { found: false; reason: 'no-key' | 'ambiguous' | 'too-large' };
 
 // Zero-width, bidi and other invisible format characters a page may put in or around a key.
+// Each of them is removed on its own, so the joiner and variation selectors in the class are meant.
+// oxlint-disable-next-line no-misleading-character-class
 const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
 // Any other space (NBSP, thin space, ...) reads as a space.
 const ODD_SPACE = /[\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/gu;

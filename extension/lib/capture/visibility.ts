@@ -51,6 +51,8 @@ function parentOf(el: Element): Element | null {
 function fullyClipped(style: CSSStyleDeclaration): boolean {
   const clipPath = style.clipPath;
   if (/inset\(\s*(50|100)%/.test(clipPath) || /circle\(\s*0(px|%)?\s*(at|\))/.test(clipPath)) return true;
+  // The old `clip` is still how many pages hide text off screen ("visually hidden"), so it is checked.
+  // oxlint-disable-next-line typescript/no-deprecated
   return (style.position === 'absolute' || style.position === 'fixed') && /^rect\(\s*0(px)?[ ,]+0(px)?[ ,]+0(px)?[ ,]+0(px)?\s*\)$/.test(style.clip);
 }
 
