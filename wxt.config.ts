@@ -12,7 +12,10 @@ const build = extensionBuildConfig(vendorConfig);
 
 function firefoxAddonId(): string {
   const id = vendorConfig.extensions.firefox[0];
-  if (!id) throw new Error(`${configPath} lists no Firefox add-on ID (extensions.firefox): a Firefox build needs the one the host allows.`);
+  if (!id)
+    throw new Error(
+      `${configPath} lists no Firefox add-on ID (extensions.firefox): a Firefox build needs the one the host allows.`,
+    );
   return id;
 }
 
@@ -41,14 +44,18 @@ export default defineConfig({
       for (const asset of assets) {
         if (!('contents' in asset) || !/^_locales\/[^/]+\/messages\.json$/.test(asset.relativeDest)) continue;
         const messages = JSON.parse(asset.contents) as Record<string, { message: string }>;
-        for (const [key, entry] of Object.entries(messages)) if (key.startsWith('manifest_')) entry.message = entry.message.replaceAll('{vendor}', vendorConfig.vendor.name.replaceAll('$', '$$$$'));
+        for (const [key, entry] of Object.entries(messages))
+          if (key.startsWith('manifest_'))
+            entry.message = entry.message.replaceAll('{vendor}', vendorConfig.vendor.name.replaceAll('$', '$$$$'));
         asset.contents = JSON.stringify(messages, null, 2);
       }
     },
     // The capture script (an unlisted script, see extension/entrypoints/capture.ts) runs only on the
     // configured key pages and redirect pages, in every frame, in the isolated world.
     'build:manifestGenerated': (_wxt, manifest) => {
-      manifest.content_scripts = [{ matches: build.contentScriptMatches, js: ['capture.js'], all_frames: true, run_at: 'document_idle' }];
+      manifest.content_scripts = [
+        { matches: build.contentScriptMatches, js: ['capture.js'], all_frames: true, run_at: 'document_idle' },
+      ];
     },
   },
   vite: () => ({

@@ -29,9 +29,16 @@ export interface ProductCredentials {
 }
 
 /** The host's error codes readCredentials passes on as they are. */
-const CREDENTIALS_ERROR_CODES = ['UNKNOWN_PRODUCT', 'CREDENTIALS_UNREADABLE', 'KEYCHAIN_UNAVAILABLE', 'KEYCHAIN_LOCKED', 'STORAGE_FAILED'] as const;
+const CREDENTIALS_ERROR_CODES = [
+  'UNKNOWN_PRODUCT',
+  'CREDENTIALS_UNREADABLE',
+  'KEYCHAIN_UNAVAILABLE',
+  'KEYCHAIN_LOCKED',
+  'STORAGE_FAILED',
+] as const;
 
-export type CredentialsErrorCode = 'NOT_ACTIVATED' | (typeof CREDENTIALS_ERROR_CODES)[number] | 'VENDOR_CONFIGURATION' | 'INTERNAL';
+export type CredentialsErrorCode =
+  'NOT_ACTIVATED' | (typeof CREDENTIALS_ERROR_CODES)[number] | 'VENDOR_CONFIGURATION' | 'INTERNAL';
 
 export class CredentialsError extends Error {
   override name = 'CredentialsError';
@@ -53,16 +60,29 @@ export interface ReadCredentialsOptions {
 }
 
 /** The product's credentials; throws CredentialsError (NOT_ACTIVATED, CREDENTIALS_UNREADABLE: reactivate, KEYCHAIN_*...). */
-export async function readCredentials(productCode: string, opts: ReadCredentialsOptions = {}): Promise<ProductCredentials> {
+export async function readCredentials(
+  productCode: string,
+  opts: ReadCredentialsOptions = {},
+): Promise<ProductCredentials> {
   let resolved;
   try {
-    resolved = await resolveConfigAndDataDir({ ...(opts.config !== undefined ? { config: opts.config } : {}), ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}) }, opts.env ?? process.env);
+    resolved = await resolveConfigAndDataDir(
+      {
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
+        ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+      },
+      opts.env ?? process.env,
+    );
   } catch (error) {
     if (error instanceof ConfigError) throw new CredentialsError('VENDOR_CONFIGURATION', error.message);
     throw error;
   }
   const { config, dataDir } = resolved;
-  const store = new CredentialStore({ vendorId: config.vendor.id, dataDir, keychain: openKeychain(keychainServiceName(config.vendor.id)) });
+  const store = new CredentialStore({
+    vendorId: config.vendor.id,
+    dataDir,
+    keychain: openKeychain(keychainServiceName(config.vendor.id)),
+  });
   let found;
   try {
     found = await readProductCredentials({ config, store }, productCode);
@@ -74,7 +94,13 @@ export async function readCredentials(productCode: string, opts: ReadCredentials
     throw new CredentialsError('INTERNAL', error instanceof Error ? error.message : String(error));
   }
   const { product, credentials: c } = found;
-  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, userToken: c.userToken, productToken: product.productToken, activatedAt: c.activatedAt };
+  return {
+    accessKeyId: c.accessKeyId,
+    secretAccessKey: c.secretAccessKey,
+    userToken: c.userToken,
+    productToken: product.productToken,
+    activatedAt: c.activatedAt,
+  };
 }
 
 /** True when a readable set is stored; false when none is, or it is unreadable (reactivate). Throws on keychain or configuration problems. */
@@ -83,15 +109,33 @@ export async function isActivated(productCode: string, opts: ReadCredentialsOpti
     await readCredentials(productCode, opts);
     return true;
   } catch (error) {
-    if (error instanceof CredentialsError && (error.code === 'NOT_ACTIVATED' || error.code === 'CREDENTIALS_UNREADABLE')) return false;
+    if (
+      error instanceof CredentialsError &&
+      (error.code === 'NOT_ACTIVATED' || error.code === 'CREDENTIALS_UNREADABLE')
+    )
+      return false;
     throw error;
   }
 }
 
 /** The loopback channel: run it in the desktop product, or connect to `devpay-companion serve` for credentials-changed events. */
-export { connectLoopback, LoopbackUnavailableError, type LoopbackChannel, type ConnectLoopbackOptions, type LoopbackRequestInput } from './loopback/client.ts';
+export {
+  connectLoopback,
+  LoopbackUnavailableError,
+  type LoopbackChannel,
+  type ConnectLoopbackOptions,
+  type LoopbackRequestInput,
+} from './loopback/client.ts';
 export { serveLoopback, type ServeLoopbackOptions } from './loopback/serve.ts';
 export type { LoopbackServer } from './loopback/server.ts';
 
 /** Reactivation started by the desktop product (see README, "Reactivating from the desktop product"). */
-export { reactivate, ReactivationError, watchCredentials, type ReactivateOptions, type ReactivatedSet, type ReactivationErrorCode, type CredentialsWatch } from './api-reactivation.ts';
+export {
+  reactivate,
+  ReactivationError,
+  watchCredentials,
+  type ReactivateOptions,
+  type ReactivatedSet,
+  type ReactivationErrorCode,
+  type CredentialsWatch,
+} from './api-reactivation.ts';

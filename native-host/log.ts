@@ -4,7 +4,17 @@
  * swallow a host's stderr. Secrets met at run time are registered with redact()
  * so that even a careless message cannot carry them.
  */
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -61,10 +71,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       } catch {
         // no file yet
       }
-      const fd = openSync(options.file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o600);
+      const fd = openSync(
+        options.file,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW,
+        0o600,
+      );
       try {
         const info = fstatSync(fd);
-        if (!info.isFile() || (typeof process.getuid === 'function' && info.uid !== process.getuid())) throw new Error('log file is not ours');
+        if (!info.isFile() || (typeof process.getuid === 'function' && info.uid !== process.getuid()))
+          throw new Error('log file is not ours');
         fchmodSync(fd, 0o600);
         writeSync(fd, line);
       } finally {
@@ -83,7 +98,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           .map(([key, value]) => ` ${key}=${JSON.stringify(value)}`)
           .join('')
       : '';
-    const line = scrub(`${new Date().toISOString()} devpay-companion[${process.pid}] ${level}: ${message}${extra}`) + '\n';
+    const line =
+      scrub(`${new Date().toISOString()} devpay-companion[${process.pid}] ${level}: ${message}${extra}`) + '\n';
     try {
       stream?.write(line);
     } catch {

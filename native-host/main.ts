@@ -27,7 +27,9 @@ async function main(): Promise<never> {
       process.exit(1);
     });
     process.on('unhandledRejection', (reason) => {
-      process.stderr.write(`devpay-companion: internal error: ${reason instanceof Error ? reason.message : String(reason)}\n`);
+      process.stderr.write(
+        `devpay-companion: internal error: ${reason instanceof Error ? reason.message : String(reason)}\n`,
+      );
       process.exit(1);
     });
     const { runNativeHost } = await import('./messaging/native-host.ts');

@@ -55,7 +55,11 @@ export async function createHostServices(settings: Settings, options: HostServic
     config: settings.config,
     dataDir: settings.dataDir,
     store: new CredentialStore({ vendorId: settings.config.vendor.id, dataDir: settings.dataDir, keychain, log }),
-    licenseService: { endpoint: settings.licenseService, ...(ca !== undefined ? { ca } : {}), ...options.licenseService },
+    licenseService: {
+      endpoint: settings.licenseService,
+      ...(ca !== undefined ? { ca } : {}),
+      ...options.licenseService,
+    },
     now: options.now ?? Date.now,
     events: new CredentialEvents(),
     log,

@@ -64,8 +64,19 @@ export function defaultDataDir(vendorId: string): string {
   return join(envPaths('devpay-companion', { suffix: '' }).data, vendorId);
 }
 
-function pick(flag: string | undefined, env: NodeJS.ProcessEnv, name: string): { value: string; from: string } | undefined {
-  if (flag !== undefined && flag !== '') return { value: flag, from: `--${name.replace(/^DEVPAY_/, '').toLowerCase().replace(/_/g, '-')}` };
+function pick(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): { value: string; from: string } | undefined {
+  if (flag !== undefined && flag !== '')
+    return {
+      value: flag,
+      from: `--${name
+        .replace(/^DEVPAY_/, '')
+        .toLowerCase()
+        .replace(/_/g, '-')}`,
+    };
   const fromEnv = env[name];
   if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: name };
   return undefined;
@@ -76,11 +87,14 @@ export async function loadVendorConfig(path: string): Promise<VendorConfig> {
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new ConfigError(`The vendor configuration ${path} is not a file.`);
-    if (info.size > MAX_CONFIG_BYTES) throw new ConfigError(`The vendor configuration ${path} is larger than 1 MiB; it cannot be right.`);
+    if (info.size > MAX_CONFIG_BYTES)
+      throw new ConfigError(`The vendor configuration ${path} is larger than 1 MiB; it cannot be right.`);
     text = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`The vendor configuration ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+    throw new ConfigError(
+      `The vendor configuration ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+    );
   }
   let data: unknown;
   try {
@@ -99,7 +113,9 @@ export async function resolveConfigAndDataDir(
   const configChoice = pick(opts.config, env, ENV.config);
   const configPath = configChoice ? resolve(configChoice.value) : defaultConfigPath();
   if (configPath === undefined) {
-    throw new ConfigError(`No vendor configuration found: pass --config FILE or set ${ENV.config} (a vendor-config.json is expected beside the program).`);
+    throw new ConfigError(
+      `No vendor configuration found: pass --config FILE or set ${ENV.config} (a vendor-config.json is expected beside the program).`,
+    );
   }
   const config = await loadVendorConfig(configPath);
   const dataChoice = pick(opts.dataDir, env, ENV.dataDir);
@@ -114,7 +130,8 @@ export async function resolveSettings(opts: SettingsOptions, env: NodeJS.Process
   const serviceChoice = pick(opts.licenseService, env, ENV.licenseService);
   const licenseService = serviceChoice?.value ?? config.licenseService;
   const problem = licenseServiceUrlProblem(licenseService);
-  if (problem !== undefined) throw new ConfigError(`The License Service URL from ${serviceChoice?.from ?? configPath} ${problem}.`);
+  if (problem !== undefined)
+    throw new ConfigError(`The License Service URL from ${serviceChoice?.from ?? configPath} ${problem}.`);
 
   const caChoice = pick(opts.caFile, env, ENV.caFile);
   const caFile = caChoice ? resolve(caChoice.value) : undefined;

@@ -57,7 +57,10 @@ async function stopHosts(dataDir: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
-export async function benchBrowserPath(machine: CustomerMachine, options: { runs: number; launcher: string; nodePath: string; log: (line: string) => void }): Promise<{ real: number[]; trivial: number[] }> {
+export async function benchBrowserPath(
+  machine: CustomerMachine,
+  options: { runs: number; launcher: string; nodePath: string; log: (line: string) => void },
+): Promise<{ real: number[]; trivial: number[] }> {
   const { runs, launcher, log } = options;
   const realLauncher = readFileSync(launcher, 'utf8');
   const trivialSource = join(machine.root, 'trivial-host.cjs');
@@ -105,7 +108,11 @@ export async function benchBrowserPath(machine: CustomerMachine, options: { runs
           doneAt = times.at(-1)!;
           return true;
         },
-        { timeoutMs: 30_000, intervalMs: 10, what: kind === 'real' ? 'the credentials to be stored' : 'the trivial host to get the key' },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 10,
+          what: kind === 'real' ? 'the credentials to be stored' : 'the trivial host to get the key',
+        },
       );
       return doneAt - keyShownAt;
     } finally {
@@ -118,7 +125,9 @@ export async function benchBrowserPath(machine: CustomerMachine, options: { runs
     for (let run = 0; run < runs; run++) {
       real.push(await once('real'));
       trivial.push(await once('trivial'));
-      log(`  run ${String(run + 1).padStart(2)}: stored ${real.at(-1)!.toFixed(0)} ms, trivial host ${trivial.at(-1)!.toFixed(0)} ms`);
+      log(
+        `  run ${String(run + 1).padStart(2)}: stored ${real.at(-1)!.toFixed(0)} ms, trivial host ${trivial.at(-1)!.toFixed(0)} ms`,
+      );
     }
   } finally {
     writeFileSync(launcher, realLauncher, { mode: 0o755 });

@@ -56,7 +56,13 @@ process.stdin.on('data', (d) => {
 
 export function activationFloorArgs(options: { endpoint: string; caFile: string; productToken: string }): string[] {
   const keytar = createRequire(import.meta.url).resolve('keytar');
-  return [keytar, options.endpoint, options.caFile, activationQuery('KEY', options.productToken), `bench-floor-${process.pid}`];
+  return [
+    keytar,
+    options.endpoint,
+    options.caFile,
+    activationQuery('KEY', options.productToken),
+    `bench-floor-${process.pid}`,
+  ];
 }
 
 function peakKiB(pid: number | undefined): number {
@@ -78,7 +84,13 @@ function childrenOf(pid: number | undefined): number[] {
 }
 
 /** Spawns, writes one frame, times the first reply frame; then kills the process (and waits for it). */
-export function timeOneReply(command: string, args: string[], env: NodeJS.ProcessEnv, message: unknown, timeoutMs = 30_000): Promise<Timed> {
+export function timeOneReply(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  message: unknown,
+  timeoutMs = 30_000,
+): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });

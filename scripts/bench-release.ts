@@ -36,7 +36,9 @@ const dir = mkdtempSync(join(tmpdir(), 'devpay-bench-release-'));
 execFileSync('tar', ['-xzf', tarball, '-C', dir]);
 const folder = join(dir, `devpay-companion-${version}-${target}`);
 const exe = join(folder, 'devpay-companion');
-const config = JSON.parse(readFileSync(join(folder, 'vendor-config.json'), 'utf8')) as { extensions: { chromium: string[] } };
+const config = JSON.parse(readFileSync(join(folder, 'vendor-config.json'), 'utf8')) as {
+  extensions: { chromium: string[] };
+};
 const origin = `chrome-extension://${config.extensions.chromium[0]}/`;
 const runtime = fetchRuntime(target as 'linux-x64', resolve('release/.cache'));
 const env = {
@@ -58,7 +60,12 @@ interface Variant {
 const variants: Variant[] = [
   { name: `packaged executable (Node ${NODE_RUNTIME_VERSION}, code cache)`, command: exe, args: [origin], hello: true },
   { name: `bundle under node ${process.version}`, command: process.execPath, args: [bundle, origin], hello: true },
-  { name: `bare node ${NODE_RUNTIME_VERSION} -e 0 (start and exit)`, command: runtime.binary, args: ['-e', '0'], hello: false },
+  {
+    name: `bare node ${NODE_RUNTIME_VERSION} -e 0 (start and exit)`,
+    command: runtime.binary,
+    args: ['-e', '0'],
+    hello: false,
+  },
 ];
 
 function oneRun(v: Variant): Promise<number> {
@@ -105,7 +112,13 @@ try {
   console.log(`Start to first reply, ${runs} runs each (min / median / max):`);
   for (const [j, v] of variants.entries()) {
     const t = times[j]!;
-    console.log(`  ${v.name.padEnd(52)} ${Math.min(...t).toFixed(0).padStart(5)} ms ${median(t).toFixed(0).padStart(5)} ms ${Math.max(...t).toFixed(0).padStart(5)} ms`);
+    console.log(
+      `  ${v.name.padEnd(52)} ${Math.min(...t)
+        .toFixed(0)
+        .padStart(5)} ms ${median(t).toFixed(0).padStart(5)} ms ${Math.max(...t)
+        .toFixed(0)
+        .padStart(5)} ms`,
+    );
   }
 } catch (error) {
   console.error(`bench-release: ${(error as Error).message}`);

@@ -22,10 +22,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ACTIVATION_FLOOR, activationFloorArgs, ECHO_FLOOR, median, spread, timeOneReply, type Timed } from './bench-host.ts';
+import {
+  ACTIVATION_FLOOR,
+  activationFloorArgs,
+  ECHO_FLOOR,
+  median,
+  spread,
+  timeOneReply,
+  type Timed,
+} from './bench-host.ts';
 import { fetchRuntime, NODE_RUNTIME_VERSION } from './release/runtime.ts';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '15' }, 'no-browser': { type: 'boolean', default: false } }, strict: true });
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '15' }, 'no-browser': { type: 'boolean', default: false } },
+  strict: true,
+});
 const runs = Number(flags.runs);
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) {
   console.error('bench: --runs takes a whole number from 1 to 200');
@@ -52,13 +63,17 @@ const { startCustomerMachine } = await import('../test/machine/customer-machine.
 const { benchBrowserPath } = await import('./bench-browser.ts');
 
 log(`Host: ${hostLabel}; floors: bare node ${execFileSync(floorNode, ['--version']).toString().trim()}.`);
-log(`${runs} pairs each, interleaved; ${process.platform}-${process.arch}, ${(await import('node:os')).cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}.`);
+log(
+  `${runs} pairs each, interleaved; ${process.platform}-${process.arch}, ${(await import('node:os')).cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}.`,
+);
 
 const machine = await startCustomerMachine({ label: 'bench' });
 try {
   const install = await machine.install();
   if (install.code !== 0) throw new Error(`install failed: ${install.stderr}`);
-  const manifest = JSON.parse(readFileSync(join(machine.userDataDir, 'NativeMessagingHosts', `${machine.config.nativeHostName}.json`), 'utf8')) as { path: string };
+  const manifest = JSON.parse(
+    readFileSync(join(machine.userDataDir, 'NativeMessagingHosts', `${machine.config.nativeHostName}.json`), 'utf8'),
+  ) as { path: string };
   const launcher = manifest.path;
   const origin = `chrome-extension://${machine.config.extensions.chromium[0]}/`;
   // What Chromium passes on: the customer's environment (the launcher pins the rest).
@@ -88,13 +103,28 @@ try {
   const actFloor: number[] = [];
   const hostPeak: number[] = [];
   const brokerPeak: number[] = [];
-  const floorArgs = activationFloorArgs({ endpoint: machine.sim.licenseServiceUrl, caFile: machine.sim.caFile, productToken: product.productToken });
-  const activateMessage = () => ({ type: 'activate', id: 'bench', key: machine.sim.purchase(product.code), productCode: product.code, capturedAt: Date.now(), replace: false });
+  const floorArgs = activationFloorArgs({
+    endpoint: machine.sim.licenseServiceUrl,
+    caFile: machine.sim.caFile,
+    productToken: product.productToken,
+  });
+  const activateMessage = () => ({
+    type: 'activate',
+    id: 'bench',
+    key: machine.sim.purchase(product.code),
+    productCode: product.code,
+    capturedAt: Date.now(),
+    replace: false,
+  });
   for (let i = -1; i < runs; i++) {
     const forgot = await machine.cli(['forget', '--product', product.code]); // each run is a first activation
     if (forgot.code !== 0) throw new Error(`forget failed: ${forgot.stderr}`);
     const host = check('host activate', await timeOneReply(launcher, [origin], env, activateMessage()), 'activated');
-    const floor = check('floor activate', await timeOneReply(floorNode, ['-e', ACTIVATION_FLOOR, ...floorArgs], env, activateMessage()), 'activated');
+    const floor = check(
+      'floor activate',
+      await timeOneReply(floorNode, ['-e', ACTIVATION_FLOOR, ...floorArgs], env, activateMessage()),
+      'activated',
+    );
     if (i < 0) continue; // warm-up pair
     actHost.push(host.ms);
     actFloor.push(floor.ms);
@@ -119,24 +149,33 @@ try {
 
   // --- 4. one scan ---
   log('\n4. One content-script scan after a burst of changes (scripts/bench-scan.ts)');
-  const scan = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-scan.ts', '--runs', String(Math.max(40, runs))], { encoding: 'utf8' });
+  const scan = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench-scan.ts', '--runs', String(Math.max(40, runs))],
+    { encoding: 'utf8' },
+  );
   for (const line of scan.trim().split('\n')) log(`   ${line.trim()}`);
 
   // --- 5. memory ---
   const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
   log('\n5. Peak memory (VmHWM) at the activated reply');
   log(`   host    median ${mib(median(hostPeak))}, max ${mib(Math.max(...hostPeak))}`);
-  log(`   broker  median ${mib(median(brokerPeak))}, max ${mib(Math.max(...brokerPeak))}   (the keychain's helper process)`);
+  log(
+    `   broker  median ${mib(median(brokerPeak))}, max ${mib(Math.max(...brokerPeak))}   (the keychain's helper process)`,
+  );
 
   // --- the release ---
   if (existsSync(tarball)) {
-    const size = (path: string) => (existsSync(path) ? `${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB` : 'not built');
+    const size = (path: string) =>
+      existsSync(path) ? `${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB` : 'not built';
     log('\nRelease sizes');
     log(`   executable  ${size(process.env.DEVPAY_TEST_EXECUTABLE!)}`);
     log(`   tarball     ${size(tarball)}`);
     log(`   .deb        ${size(resolve(`release/devpay-companion_${version}_amd64.deb`))}`);
   }
-  log(`\nSummary: start-up ${ratio(startHost, startFloor).toFixed(2)}x, activation ${ratio(actHost, actFloor).toFixed(2)}x, key to stored ${browserLine} (load average now ${loadavg()[0]!.toFixed(1)}).`);
+  log(
+    `\nSummary: start-up ${ratio(startHost, startFloor).toFixed(2)}x, activation ${ratio(actHost, actFloor).toFixed(2)}x, key to stored ${browserLine} (load average now ${loadavg()[0]!.toFixed(1)}).`,
+  );
 } finally {
   await machine.close();
   rmSync(unpacked, { recursive: true, force: true });

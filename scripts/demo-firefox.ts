@@ -5,11 +5,19 @@
  * Prints each step with its time, then `devpay-companion status`, and cleans up.
  */
 import { maskIdentifier } from '../shared/activation-key.ts';
-import { badgeText, buyInFirefox, createFirefoxWorld, openFirefoxPopup, productStateIn, type FirefoxWorld } from '../test/machine/firefox-machine.ts';
+import {
+  badgeText,
+  buyInFirefox,
+  createFirefoxWorld,
+  openFirefoxPopup,
+  productStateIn,
+  type FirefoxWorld,
+} from '../test/machine/firefox-machine.ts';
 import { waitFor } from '../test/machine/wait.ts';
 
 const started = performance.now();
-const step = (text: string) => console.log(`${((performance.now() - started) / 1000).toFixed(2).padStart(6)} s  ${text}`);
+const step = (text: string) =>
+  console.log(`${((performance.now() - started) / 1000).toFixed(2).padStart(6)} s  ${text}`);
 
 let ff: FirefoxWorld | undefined;
 const interrupted = () => void ff?.close().finally(() => process.exit(130));
@@ -31,11 +39,19 @@ try {
   const product = world.config.products[0]!;
   const key = await buyInFirefox(world, await firefox.newPage(), product.code);
   step(`"Place your order" for ${product.name}: Amazon's confirmation shows the activation key ${maskIdentifier(key)}`);
-  await waitFor(async () => world.sim.issued.some((s) => s.productCode === product.code), { timeoutMs: 60_000, what: 'the License Service to issue credentials' });
+  await waitFor(async () => world.sim.issued.some((s) => s.productCode === product.code), {
+    timeoutMs: 60_000,
+    what: 'the License Service to issue credentials',
+  });
   const issued = world.sim.issued.at(-1)!;
-  step(`The add-on handed the key to the companion (native messaging); the License Service issued ${maskIdentifier(issued.accessKeyId)}`);
+  step(
+    `The add-on handed the key to the companion (native messaging); the License Service issued ${maskIdentifier(issued.accessKeyId)}`,
+  );
   const popup = await openFirefoxPopup(firefox);
-  await waitFor(async () => (await productStateIn(popup, product.code)) === 'activated', { timeoutMs: 30_000, what: 'the popup to say activated' });
+  await waitFor(async () => (await productStateIn(popup, product.code)) === 'activated', {
+    timeoutMs: 30_000,
+    what: 'the popup to say activated',
+  });
   step(`The add-on's popup says "${product.name}: activated"; its toolbar badge shows "${await badgeText(popup)}"`);
   await firefox.close();
 

@@ -30,12 +30,12 @@ export const RawActivationKeySchema = v.pipe(v.string(), v.minLength(1), v.maxLe
 
 // Spaces, NBSP, soft hyphen, zero-width and bidi marks, BOM: what a paste or a page may wrap around a key.
 // Each of them is removed on its own, so the joiner and variation selectors in the class are meant.
-// oxlint-disable-next-line no-misleading-character-class
-const PASTE_NOISE = /[\s\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+const PASTE_NOISE =
+  // oxlint-disable-next-line no-misleading-character-class
+  /[\s\u00A0\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
 
 export type KeyCheck =
-  | { ok: true; key: string }
-  | { ok: false; reason: 'empty' | 'too-long' | 'too-short' | 'bad-characters' };
+  { ok: true; key: string } | { ok: false; reason: 'empty' | 'too-long' | 'too-short' | 'bad-characters' };
 
 /** Trims what a customer may have pasted around a key and checks its shape. Never echoes the key. */
 export function normaliseActivationKey(raw: string): KeyCheck {

@@ -21,7 +21,10 @@ const matchPattern = v.pipe(
   v.string(),
   v.check(isValidMatchPattern, 'must be a match pattern such as https://www.example.com/path*'),
   // Anyone on the network path can write a key into a plain-HTTP page.
-  v.check((p) => !isValidMatchPattern(p) || p.startsWith('https://'), 'must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path'),
+  v.check(
+    (p) => !isValidMatchPattern(p) || p.startsWith('https://'),
+    'must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path',
+  ),
 );
 
 const httpUrl = v.pipe(
@@ -31,7 +34,11 @@ const httpUrl = v.pipe(
 );
 
 /** Where the customer is sent for a key: a page that shows one, so https:// only. */
-const httpsUrl = v.pipe(v.string(), v.url('must be an absolute URL'), v.check((u) => u.startsWith('https://'), 'must start with https://'));
+const httpsUrl = v.pipe(
+  v.string(),
+  v.url('must be an absolute URL'),
+  v.check((u) => u.startsWith('https://'), 'must start with https://'),
+);
 
 export const ProductSchema = v.strictObject({
   /** DevPay product code, as Amazon appends it to the redirect URL (`ProductCode`). */
@@ -52,7 +59,10 @@ export const VendorConfigSchema = v.strictObject({
   $comment: v.optional(v.string()),
   vendor: v.strictObject({
     /** Names the keychain entries and the data folder: lower-case, digits, dashes. */
-    id: v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40)')),
+    id: v.pipe(
+      v.string(),
+      v.regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes (at most 40)'),
+    ),
     name: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(100)),
   }),
   products: v.pipe(
@@ -74,15 +84,29 @@ export const VendorConfigSchema = v.strictObject({
   /** The vendor's redirect URL(s), where Amazon appends ActivationKey and ProductCode. */
   redirectPages: v.optional(v.array(matchPattern), []),
   nativeHostName: v.optional(
-    v.pipe(v.string(), v.regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/, 'must be lower-case letters, digits, dots and underscores')),
+    v.pipe(
+      v.string(),
+      v.regex(/^[a-z0-9_]+(\.[a-z0-9_]+)*$/, 'must be lower-case letters, digits, dots and underscores'),
+    ),
     DEFAULT_NATIVE_HOST_NAME,
   ),
   extensions: v.pipe(
     v.strictObject({
       /** Chromium extension IDs (32 letters a-p). */
-      chromium: v.optional(v.array(v.pipe(v.string(), v.regex(/^[a-p]{32}$/, 'must be a 32-letter Chromium extension ID'))), []),
+      chromium: v.optional(
+        v.array(v.pipe(v.string(), v.regex(/^[a-p]{32}$/, 'must be a 32-letter Chromium extension ID'))),
+        [],
+      ),
       /** Firefox add-on IDs (`name@domain` or a `{uuid}`). */
-      firefox: v.optional(v.array(v.pipe(v.string(), v.regex(/^(\{[0-9a-fA-F-]{36}\}|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)$/, 'must be a Firefox add-on ID'))), []),
+      firefox: v.optional(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.regex(/^(\{[0-9a-fA-F-]{36}\}|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)$/, 'must be a Firefox add-on ID'),
+          ),
+        ),
+        [],
+      ),
     }),
     v.check((e) => e.chromium.length + e.firefox.length > 0, 'must allow at least one extension'),
   ),
@@ -106,7 +130,8 @@ export class ConfigError extends Error {
 /** Valibot's wording for a missing or an unknown field ("Invalid key: Expected never ...") says little to a vendor. */
 function plainMessage(issue: v.BaseIssue<unknown>): string {
   if (issue.type === 'strict_object' && issue.expected === 'never') return 'unknown field (check its spelling)';
-  if ((issue.type === 'strict_object' || issue.type === 'object') && issue.received === 'undefined') return 'is required';
+  if ((issue.type === 'strict_object' || issue.type === 'object') && issue.received === 'undefined')
+    return 'is required';
   return issue.message;
 }
 

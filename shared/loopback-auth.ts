@@ -84,7 +84,11 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 /** The pairing key: the code stretched with PBKDF2-SHA-256, so a captured proof cannot be brute-forced. */
 export async function stretchPairingCode(code: string, salt: string): Promise<Bytes> {
   const base = await crypto.subtle.importKey('raw', utf8(code), 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: fromBase64Url(salt), iterations: PBKDF2_ITERATIONS }, base, 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: fromBase64Url(salt), iterations: PBKDF2_ITERATIONS },
+    base,
+    256,
+  );
   return new Uint8Array(bits);
 }
 
@@ -92,7 +96,12 @@ export async function stretchPairingCode(code: string, salt: string): Promise<By
 export async function pairingSecret(pairingKey: Bytes, clientNonce: string, serverNonce: string): Promise<Bytes> {
   const base = await crypto.subtle.importKey('raw', pairingKey, 'HKDF', false, ['deriveBits']);
   const bits = await crypto.subtle.deriveBits(
-    { name: 'HKDF', hash: 'SHA-256', salt: utf8(`${clientNonce}.${serverNonce}`), info: utf8('devpay loopback pairing secret v1') },
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: utf8(`${clientNonce}.${serverNonce}`),
+      info: utf8('devpay loopback pairing secret v1'),
+    },
     base,
     256,
   );
@@ -100,9 +109,18 @@ export async function pairingSecret(pairingKey: Bytes, clientNonce: string, serv
 }
 
 /** Who proves what: the role is part of the MAC, so one side's proof never passes for the other's. */
-export async function authProof(key: Bytes, role: 'server' | 'client', hello: Pick<AuthHello, 'mode' | 'nonce'>, serverNonce: string): Promise<string> {
+export async function authProof(
+  key: Bytes,
+  role: 'server' | 'client',
+  hello: Pick<AuthHello, 'mode' | 'nonce'>,
+  serverNonce: string,
+): Promise<string> {
   const hmac = await crypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = await crypto.subtle.sign('HMAC', hmac, utf8(`devpay loopback auth v1|${role}|${hello.mode}|${hello.nonce}|${serverNonce}`));
+  const mac = await crypto.subtle.sign(
+    'HMAC',
+    hmac,
+    utf8(`devpay loopback auth v1|${role}|${hello.mode}|${hello.nonce}|${serverNonce}`),
+  );
   return toBase64Url(new Uint8Array(mac));
 }
 

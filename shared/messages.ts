@@ -162,7 +162,12 @@ export const CredentialsEventSchema = v.strictObject({
   at: v.string(),
 });
 
-export const ReplySchema = v.variant('type', [HelloReplySchema, ActivatedReplySchema, StatusReplySchema, ErrorReplySchema]);
+export const ReplySchema = v.variant('type', [
+  HelloReplySchema,
+  ActivatedReplySchema,
+  StatusReplySchema,
+  ErrorReplySchema,
+]);
 
 export type ProductStatus = v.InferOutput<typeof ProductStatusSchema>;
 export type HelloReply = v.InferOutput<typeof HelloReplySchema>;
@@ -172,28 +177,41 @@ export type ErrorReply = v.InferOutput<typeof ErrorReplySchema>;
 export type CredentialsEvent = v.InferOutput<typeof CredentialsEventSchema>;
 export type Reply = v.InferOutput<typeof ReplySchema>;
 
-export type ParsedRequest =
-  | { ok: true; request: Request }
-  | { ok: false; reply: ErrorReply };
+export type ParsedRequest = { ok: true; request: Request } | { ok: false; reply: ErrorReply };
 
 /** Validates one decoded message; the error reply names what was wrong but never echoes values. */
 export function parseRequest(data: unknown): ParsedRequest {
   const idOf = (d: unknown) =>
-    typeof d === 'object' && d !== null && typeof (d as { id?: unknown }).id === 'string' && (d as { id: string }).id.length <= 64
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as { id?: unknown }).id === 'string' &&
+    (d as { id: string }).id.length <= 64
       ? (d as { id: string }).id
       : null;
   const type = typeof data === 'object' && data !== null ? (data as { type?: unknown }).type : undefined;
   if (typeof type === 'string' && !(REQUEST_TYPES as readonly string[]).includes(type)) {
     return {
       ok: false,
-      reply: { type: 'error', id: idOf(data), code: 'UNKNOWN_TYPE', message: `Unknown message type. This host understands: ${REQUEST_TYPES.join(', ')}.` },
+      reply: {
+        type: 'error',
+        id: idOf(data),
+        code: 'UNKNOWN_TYPE',
+        message: `Unknown message type. This host understands: ${REQUEST_TYPES.join(', ')}.`,
+      },
     };
   }
   const result = v.safeParse(RequestSchema, data, { abortEarly: false });
   if (result.success) return { ok: true, request: result.output };
-  const fields = [...new Set(result.issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join('.') || 'message'))];
+  const fields = [
+    ...new Set(result.issues.map((i) => (i.path ?? []).map((p) => String(p.key)).join('.') || 'message')),
+  ];
   return {
     ok: false,
-    reply: { type: 'error', id: idOf(data), code: 'BAD_MESSAGE', message: `Malformed message (check: ${fields.join(', ')}).` },
+    reply: {
+      type: 'error',
+      id: idOf(data),
+      code: 'BAD_MESSAGE',
+      message: `Malformed message (check: ${fields.join(', ')}).`,
+    },
   };
 }

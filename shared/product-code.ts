@@ -7,7 +7,10 @@ import * as v from 'valibot';
 
 export const PRODUCT_CODE_PATTERN = /^[A-Za-z0-9]{1,32}$/;
 
-export const ProductCodeSchema = v.pipe(v.string(), v.regex(PRODUCT_CODE_PATTERN, 'must be 1 to 32 letters and digits'));
+export const ProductCodeSchema = v.pipe(
+  v.string(),
+  v.regex(PRODUCT_CODE_PATTERN, 'must be 1 to 32 letters and digits'),
+);
 
 export function isProductCode(text: string): boolean {
   return PRODUCT_CODE_PATTERN.test(text);

@@ -15,9 +15,27 @@ import { buildExtension, readManifest } from './helpers/extension-build.ts';
 const config = extensionBuildConfig(parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8'))));
 /** What a script would call to be heard by, or to change, the page it runs in. */
 const PAGE_SIGNALS = [
-  'postMessage', 'dispatchEvent', 'CustomEvent', 'wxt:content-script-started', 'MessageChannel', 'BroadcastChannel',
-  'appendChild', 'insertBefore', 'insertAdjacent', 'innerHTML', 'outerHTML', 'setAttribute', 'createElement',
-  '.append(', '.prepend(', '.replaceWith(', '.remove()', 'document.write', 'execCommand', 'localStorage', 'document.cookie',
+  'postMessage',
+  'dispatchEvent',
+  'CustomEvent',
+  'wxt:content-script-started',
+  'MessageChannel',
+  'BroadcastChannel',
+  'appendChild',
+  'insertBefore',
+  'insertAdjacent',
+  'innerHTML',
+  'outerHTML',
+  'setAttribute',
+  'createElement',
+  '.append(',
+  '.prepend(',
+  '.replaceWith(',
+  '.remove()',
+  'document.write',
+  'execCommand',
+  'localStorage',
+  'document.cookie',
 ];
 
 let out: string;
@@ -36,7 +54,9 @@ afterAll(() => {
 describe.each(['chrome', 'firefox'] as const)('the capture script in the %s build', (browser) => {
   it('is the one content script, declared on the configured pages, in every frame, in the isolated world', () => {
     const manifest = readManifest(dirs[browser]);
-    expect(manifest.content_scripts).toEqual([{ matches: config.contentScriptMatches, js: ['capture.js'], all_frames: true, run_at: 'document_idle' }]);
+    expect(manifest.content_scripts).toEqual([
+      { matches: config.contentScriptMatches, js: ['capture.js'], all_frames: true, run_at: 'document_idle' },
+    ]);
     expect(manifest.web_accessible_resources ?? []).toEqual([]);
   });
 

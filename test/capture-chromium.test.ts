@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { loadCorpus, serveCorpus, type CorpusCase, type CorpusServer } from './capture/corpus.ts';
-import { closedPort, corpusRecording, describeCorpusAnswers, expectTracePageHearsNothing, type CorpusTab, type Received } from './capture/corpus-run.ts';
+import {
+  closedPort,
+  corpusRecording,
+  describeCorpusAnswers,
+  expectTracePageHearsNothing,
+  type CorpusTab,
+  type Received,
+} from './capture/corpus-run.ts';
 import { launchExtensionBrowser, type ExtensionBrowser } from './machine/browser.ts';
 import { buildExtension } from './helpers/extension-build.ts';
 
@@ -25,7 +32,11 @@ async function listenInBackground(): Promise<void> {
     if (g.__corpusReceived) return;
     g.__corpusReceived = [];
     chrome.runtime.onMessage.addListener((message: { type?: unknown; key?: unknown }, sender) => {
-      g.__corpusReceived!.push({ type: String(message?.type), ...(typeof message?.key === 'string' ? { key: message.key } : {}), url: sender.url ?? '' });
+      g.__corpusReceived!.push({
+        type: String(message?.type),
+        ...(typeof message?.key === 'string' ? { key: message.key } : {}),
+        url: sender.url ?? '',
+      });
     });
   });
 }
@@ -47,7 +58,13 @@ async function open(c: CorpusCase): Promise<CorpusTab> {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'capture-chromium-'));
   const configPath = join(work, 'vendor-config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), loopbackPort: await closedPort() }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')),
+      loopbackPort: await closedPort(),
+    }),
+  );
   const extensionDir = await buildExtension('chrome', join(work, 'build'), { DEVPAY_CONFIG: configPath });
   server = await serveCorpus();
   const home = join(work, 'home');
@@ -55,7 +72,12 @@ beforeAll(async () => {
   browser = await launchExtensionBrowser({
     userDataDir: join(work, 'profile'),
     extensionDir: resolve(extensionDir),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+    },
   });
   await listenInBackground();
   // A few tabs at a time: two cores, and the late pages need their timers to run on time.

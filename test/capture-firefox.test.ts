@@ -15,7 +15,14 @@ import { join, resolve } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCorpus, serveCorpus, type CorpusCase, type CorpusServer } from './capture/corpus.ts';
-import { closedPort, corpusRecording, describeCorpusAnswers, expectTracePageHearsNothing, type CorpusTab, type Received } from './capture/corpus-run.ts';
+import {
+  closedPort,
+  corpusRecording,
+  describeCorpusAnswers,
+  expectTracePageHearsNothing,
+  type CorpusTab,
+  type Received,
+} from './capture/corpus-run.ts';
 import { launchExtensionFirefox, type ExtensionFirefox } from './machine/firefox.ts';
 import { extensionStorage, openFirefoxPopup } from './machine/firefox-machine.ts';
 import { buildExtension } from './helpers/extension-build.ts';
@@ -30,13 +37,20 @@ let recorder: Page;
 /** Records every message from outside the add-on that its pages receive, next to the background's own listener. */
 async function listenInAddonPage(): Promise<void> {
   await recorder.evaluate(() => {
-    const g = globalThis as unknown as { browser: typeof chrome; __corpusReceived?: { type: string; key?: string; url: string }[] };
+    const g = globalThis as unknown as {
+      browser: typeof chrome;
+      __corpusReceived?: { type: string; key?: string; url: string }[];
+    };
     if (g.__corpusReceived) return;
     g.__corpusReceived = [];
     g.browser.runtime.onMessage.addListener((message: { type?: unknown; key?: unknown }, sender) => {
       // The background's own broadcasts to its pages (state-changed) are not what a web page sent.
       if ((sender.url ?? '').startsWith(`${location.origin}/`)) return;
-      g.__corpusReceived!.push({ type: String(message?.type), ...(typeof message?.key === 'string' ? { key: message.key } : {}), url: sender.url ?? '' });
+      g.__corpusReceived!.push({
+        type: String(message?.type),
+        ...(typeof message?.key === 'string' ? { key: message.key } : {}),
+        url: sender.url ?? '',
+      });
     });
   });
 }
@@ -59,7 +73,13 @@ beforeAll(async () => {
   const started = Date.now();
   work = mkdtempSync(join(tmpdir(), 'capture-firefox-'));
   const configPath = join(work, 'vendor-config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), loopbackPort: await closedPort() }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')),
+      loopbackPort: await closedPort(),
+    }),
+  );
   const extensionDir = await buildExtension('firefox', join(work, 'build'), { DEVPAY_CONFIG: configPath });
   server = await serveCorpus();
   // A home with no native host registered: a taken key ends in the popup's fallback, in this browser only.
@@ -68,7 +88,11 @@ beforeAll(async () => {
   firefox = await launchExtensionFirefox({
     home,
     extensionDir: resolve(extensionDir),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+    },
   });
   recorder = await openFirefoxPopup(firefox);
   await listenInAddonPage();

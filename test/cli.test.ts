@@ -13,7 +13,14 @@ import { defaultDataDir, resolveSettings as resolveHostContext } from '../native
 import { HOST_VERSION } from '../native-host/version.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CONFIG, findSecrets, HOST_BUNDLE, runCli, type CliResult } from './machine/companion.ts';
+import {
+  assertBundleBuilt,
+  DEMO_CONFIG,
+  findSecrets,
+  HOST_BUNDLE,
+  runCli,
+  type CliResult,
+} from './machine/companion.ts';
 import type { Keyring } from './machine/keyring.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import { startTerminal } from './helpers/terminal.ts';
@@ -33,7 +40,6 @@ type Setup = TestCase;
 function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
   return services.newCase(extra);
 }
-
 
 async function cli(setup: Setup | NodeJS.ProcessEnv, args: string[], input?: string): Promise<CliResult> {
   const env = 'env' in setup ? (setup as Setup).env : setup;
@@ -65,7 +71,23 @@ describe('usage and configuration', () => {
     const setup = await fresh();
     const help = await cli(setup, ['--help']);
     expect(help.code).toBe(0);
-    for (const text of ['activate', 'status', 'credentials', 'forget', '--config <file>', '--data-dir <dir>', '--license-service <url>', '--ca-file <pem>', 'DEVPAY_CONFIG', 'DEVPAY_DATA_DIR', 'DEVPAY_LICENSE_SERVICE', 'DEVPAY_CA_FILE', 'Exit codes:', '3  the key was refused', '5  keychain or storage']) {
+    for (const text of [
+      'activate',
+      'status',
+      'credentials',
+      'forget',
+      '--config <file>',
+      '--data-dir <dir>',
+      '--license-service <url>',
+      '--ca-file <pem>',
+      'DEVPAY_CONFIG',
+      'DEVPAY_DATA_DIR',
+      'DEVPAY_LICENSE_SERVICE',
+      'DEVPAY_CA_FILE',
+      'Exit codes:',
+      '3  the key was refused',
+      '5  keychain or storage',
+    ]) {
       expect(help.stdout).toContain(text);
     }
     const activateHelp = await cli(setup, ['activate', '--help']);
@@ -75,7 +97,9 @@ describe('usage and configuration', () => {
     expect(version.stdout.trim()).toBe(pkg.version);
     expect(HOST_VERSION).toBe(pkg.version);
     // The package's "bin" launcher runs the bundle.
-    const viaBin = spawn(process.execPath, [resolve('native-host/bin/devpay-companion.mjs'), '--version'], { env: setup.env });
+    const viaBin = spawn(process.execPath, [resolve('native-host/bin/devpay-companion.mjs'), '--version'], {
+      env: setup.env,
+    });
     let binOut = '';
     viaBin.stdout.on('data', (d: Buffer) => (binOut += d.toString()));
     const [binCode] = (await once(viaBin, 'close')) as [number];
@@ -92,7 +116,11 @@ describe('usage and configuration', () => {
     expect(httpEnv.stderr).toContain('DEVPAY_LICENSE_SERVICE');
     const httpConfig = join(setup.dir, 'http.json');
     await writeFile(httpConfig, JSON.stringify({ ...demo, licenseService: 'http://ls.example/' }));
-    const fromConfig = await cli({ ...setup.env, DEVPAY_LICENSE_SERVICE: undefined }, ['status', '--config', httpConfig]);
+    const fromConfig = await cli({ ...setup.env, DEVPAY_LICENSE_SERVICE: undefined }, [
+      'status',
+      '--config',
+      httpConfig,
+    ]);
     expect(fromConfig.code).toBe(2);
     expect(fromConfig.stderr).toMatch(/licenseService: must be an https:\/\/ URL/);
 
@@ -107,25 +135,50 @@ describe('usage and configuration', () => {
     const noProduct = await cli(setup, ['credentials']);
     expect(noProduct.code).toBe(2);
     expect(noProduct.stderr).toMatch(/--product/);
-    const unknownProduct = await cli(setup, ['activate', '--product', 'NOTOURS1', '--key', '-'], 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12');
+    const unknownProduct = await cli(
+      setup,
+      ['activate', '--product', 'NOTOURS1', '--key', '-'],
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ12',
+    );
     // A key in argv is readable by every user (/proc/*/cmdline): refused before anything is read or sent.
     const inArgv = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12']);
     expect(inArgv.code).toBe(2);
-    expect(inArgv.stderr).toMatch(/Refusing an activation key on the command line[\s\S]*--key -[\s\S]*paste it at the prompt/);
+    expect(inArgv.stderr).toMatch(
+      /Refusing an activation key on the command line[\s\S]*--key -[\s\S]*paste it at the prompt/,
+    );
     expect(inArgv.stderr).not.toContain('ABCDEFGHIJKLMNOPQRSTUVWXYZ12');
     expect(unknownProduct.code).toBe(2);
-    for (const r of [httpFlag, httpEnv, missing, noProduct, unknownProduct, inArgv]) expect(r.stderr).not.toMatch(/\n\s+at /);
+    for (const r of [httpFlag, httpEnv, missing, noProduct, unknownProduct, inArgv])
+      expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 90_000);
 
   it('resolves settings from flags, then DEVPAY_* variables, then defaults', async () => {
     const other = join(root, 'other-config.json');
     await writeFile(other, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: 'other-vendor' } }));
-    const env = { DEVPAY_CONFIG: other, DEVPAY_DATA_DIR: '/tmp/from-env', DEVPAY_LICENSE_SERVICE: 'https://env.example/', DEVPAY_CA_FILE: sim.caFile };
+    const env = {
+      DEVPAY_CONFIG: other,
+      DEVPAY_DATA_DIR: '/tmp/from-env',
+      DEVPAY_LICENSE_SERVICE: 'https://env.example/',
+      DEVPAY_CA_FILE: sim.caFile,
+    };
     const fromEnv = await resolveHostContext({}, env);
-    expect(fromEnv).toMatchObject({ configPath: other, dataDir: '/tmp/from-env', licenseService: 'https://env.example/', caFile: sim.caFile });
+    expect(fromEnv).toMatchObject({
+      configPath: other,
+      dataDir: '/tmp/from-env',
+      licenseService: 'https://env.example/',
+      caFile: sim.caFile,
+    });
     expect(fromEnv.config.vendor.id).toBe('other-vendor');
-    const fromFlags = await resolveHostContext({ config: DEMO_CONFIG, dataDir: '/tmp/from-flag', licenseService: 'https://flag.example:8443/' }, env);
-    expect(fromFlags).toMatchObject({ configPath: DEMO_CONFIG, dataDir: '/tmp/from-flag', licenseService: 'https://flag.example:8443/', caFile: sim.caFile });
+    const fromFlags = await resolveHostContext(
+      { config: DEMO_CONFIG, dataDir: '/tmp/from-flag', licenseService: 'https://flag.example:8443/' },
+      env,
+    );
+    expect(fromFlags).toMatchObject({
+      configPath: DEMO_CONFIG,
+      dataDir: '/tmp/from-flag',
+      licenseService: 'https://flag.example:8443/',
+      caFile: sim.caFile,
+    });
     const defaults = await resolveHostContext({}, {});
     expect(defaults.configPath).toBe(resolve('shared/config/demo.json')); // running from the source tree
     expect(defaults.dataDir).toBe(defaultDataDir('acme-demo'));
@@ -142,19 +195,29 @@ describe('activate, status, credentials, forget', () => {
     const activated = await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], key);
     expect(activated.code, activated.stderr).toBe(0);
     const issued = sim.issued.at(-1)!;
-    expect(activated.stdout).toBe(`Activated Acme Backup (ACMEBK01).\nAccess Key ID: ${maskIdentifier(issued.accessKeyId)}\n`);
+    expect(activated.stdout).toBe(
+      `Activated Acme Backup (ACMEBK01).\nAccess Key ID: ${maskIdentifier(issued.accessKeyId)}\n`,
+    );
 
     const status = await cli(setup, ['status', '--json']);
     expect(status.code).toBe(0);
     const parsed = JSON.parse(status.stdout) as { products: Record<string, unknown>[] };
     expect(parsed).toEqual({
       products: [
-        { code: 'ACMEBK01', name: 'Acme Backup', activated: true, activatedAt: stringMatching(/^\d{4}-\d\d-\d\dT/), accessKeyId: maskIdentifier(issued.accessKeyId) },
+        {
+          code: 'ACMEBK01',
+          name: 'Acme Backup',
+          activated: true,
+          activatedAt: stringMatching(/^\d{4}-\d\d-\d\dT/),
+          accessKeyId: maskIdentifier(issued.accessKeyId),
+        },
         { code: 'ACMEPV02', name: 'Acme Photo Vault', activated: false, activatedAt: null, accessKeyId: null },
       ],
     });
     const text = await cli(setup, ['status']);
-    expect(text.stdout).toMatch(/ACMEBK01 {2}Acme Backup: activated .*Access Key ID AKIA|ACMEBK01 {2}Acme Backup: activated /);
+    expect(text.stdout).toMatch(
+      /ACMEBK01 {2}Acme Backup: activated .*Access Key ID AKIA|ACMEBK01 {2}Acme Backup: activated /,
+    );
     expect(text.stdout).toContain('ACMEPV02  Acme Photo Vault: not activated');
 
     const creds = await cli(setup, ['credentials', '--product', 'ACMEBK01']);
@@ -172,7 +235,8 @@ describe('activate, status, credentials, forget', () => {
 
     process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
     const keytar = (await import('keytar')).default;
-    const dataKey = () => keytar.getPassword(keychainServiceName(setup.vendorId), keychainAccount(setup.dataDir, 'ACMEBK01'));
+    const dataKey = () =>
+      keytar.getPassword(keychainServiceName(setup.vendorId), keychainAccount(setup.dataDir, 'ACMEBK01'));
     expect(await dataKey()).not.toBeNull();
     const forgot = await cli(setup, ['forget', '--product', 'ACMEBK01']);
     expect(forgot.code).toBe(0);
@@ -185,7 +249,7 @@ describe('activate, status, credentials, forget', () => {
     expect((await cli(setup, ['forget', '--product', 'ACMEBK01'])).stdout).toContain('had no credentials stored');
   }, 90_000);
 
-  it('reads the key from a pipe, finds the product by its token, and replaces an existing set (the CLI is the customer\'s explicit act)', async () => {
+  it("reads the key from a pipe, finds the product by its token, and replaces an existing set (the CLI is the customer's explicit act)", async () => {
     const setup = await fresh();
     const first = await cli(setup, ['activate'], `  ${sim.purchase('ACMEPV02')}  \n`);
     expect(first.code, first.stderr).toBe(0);
@@ -194,7 +258,10 @@ describe('activate, status, credentials, forget', () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('The credentials stored before were replaced.');
     const issued = sim.issued.at(-1)!;
-    expect((JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEPV02'])).stdout) as { AccessKeyId: string }).AccessKeyId).toBe(issued.accessKeyId);
+    expect(
+      (JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEPV02'])).stdout) as { AccessKeyId: string })
+        .AccessKeyId,
+    ).toBe(issued.accessKeyId);
     const empty = await cli(setup, ['activate'], '');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toMatch(/No activation key given/);
@@ -204,7 +271,9 @@ describe('activate, status, credentials, forget', () => {
   it('prompts on a terminal, saying where the key was shown and where to get a new one, and masks what is typed', async () => {
     const setup = await fresh();
     const key = sim.purchase('ACMEBK01');
-    const term = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', 'ACMEBK01'], { env: setup.env });
+    const term = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', 'ACMEBK01'], {
+      env: setup.env,
+    });
     try {
       const prompt = await term.waitFor('Activation key:');
       expect(prompt).toContain('Activating Acme Backup.');
@@ -229,34 +298,59 @@ describe('activate, status, credentials, forget', () => {
     const r = async (args: string[], env: NodeJS.ProcessEnv = setup.env, input?: string) => cli(env, args, input);
     const malformed = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, 'short');
     expect([malformed.code, malformed.stderr]).toEqual([3, expect.stringContaining(demo.activateUrl)]);
-    const invalid = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, 'QQQQQQQQQQQQQQQQQQQQQQQQQQQQ');
+    const invalid = await r(
+      ['activate', '--product', 'ACMEBK01', '--key', '-'],
+      undefined,
+      'QQQQQQQQQQQQQQQQQQQQQQQQQQQQ',
+    );
     expect([invalid.code, invalid.stderr]).toEqual([3, expect.stringContaining('does not recognise')]);
     const incorrect = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEPV02'));
     expect([incorrect.code, incorrect.stderr]).toEqual([3, expect.stringContaining('different DevPay product')]);
     const expiring = sim.purchase('ACMEBK01');
     sim.clock.advance(61 * 60_000);
-    const expired = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, expiring).finally(() => sim.clock.advance(-61 * 60_000));
+    const expired = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, expiring).finally(() =>
+      sim.clock.advance(-61 * 60_000),
+    );
     expect([expired.code, expired.stderr]).toEqual([3, expect.stringContaining('expired')]);
 
-    const untrusted = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], { ...setup.env, DEVPAY_CA_FILE: undefined }, sim.purchase('ACMEBK01'));
+    const untrusted = await r(
+      ['activate', '--product', 'ACMEBK01', '--key', '-'],
+      { ...setup.env, DEVPAY_CA_FILE: undefined },
+      sim.purchase('ACMEBK01'),
+    );
     expect([untrusted.code, untrusted.stderr]).toEqual([4, expect.stringContaining('not trusted')]);
     sim.faults.add({ kind: 'error', code: 'SomethingNobodyDocumented', status: 400 });
-    const unusable = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01')).finally(() => sim.faults.clear());
+    const unusable = await r(
+      ['activate', '--product', 'ACMEBK01', '--key', '-'],
+      undefined,
+      sim.purchase('ACMEBK01'),
+    ).finally(() => sim.faults.clear());
     expect([unusable.code, unusable.stderr]).toEqual([4, expect.stringContaining('SomethingNobodyDocumented')]);
 
-    const noBus = await r(['activate', '--product', 'ACMEBK01', '--key', '-'], { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined }, sim.purchase('ACMEBK01'));
+    const noBus = await r(
+      ['activate', '--product', 'ACMEBK01', '--key', '-'],
+      { ...setup.env, DBUS_SESSION_BUS_ADDRESS: undefined },
+      sim.purchase('ACMEBK01'),
+    );
     expect([noBus.code, noBus.stderr]).toEqual([5, expect.stringContaining('D-Bus')]);
 
     // A tampered file: unreadable (5) until a reactivation repairs it.
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code).toBe(0);
+    expect(
+      (await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code,
+    ).toBe(0);
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     const envelope = JSON.parse(await readFile(file, 'utf8')) as { data: string };
     envelope.data = Buffer.from(Buffer.from(envelope.data, 'base64').map((b) => b ^ 0xff)).toString('base64');
     await writeFile(file, JSON.stringify(envelope));
     const unreadable = await r(['credentials', '--product', 'ACMEBK01']);
-    expect([unreadable.code, unreadable.stderr]).toEqual([5, expect.stringContaining('credentials unreadable: reactivate')]);
+    expect([unreadable.code, unreadable.stderr]).toEqual([
+      5,
+      expect.stringContaining('credentials unreadable: reactivate'),
+    ]);
     expect((await r(['status'])).stdout).toContain('ACMEBK01  Acme Backup: credentials unreadable: reactivate');
-    expect((await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code).toBe(0);
+    expect(
+      (await r(['activate', '--product', 'ACMEBK01', '--key', '-'], undefined, sim.purchase('ACMEBK01'))).code,
+    ).toBe(0);
     expect((await r(['credentials', '--product', 'ACMEBK01'])).code).toBe(0);
     await expectNothingLeaked(setup);
   }, 90_000);
@@ -272,7 +366,10 @@ describe('concurrency and crashes', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     const replacedBy = [a, b].filter((r) => r.stdout.includes('were replaced'));
     expect(replacedBy).toHaveLength(1);
-    const stored = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as { AccessKeyId: string; SecretAccessKey: string };
+    const stored = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as {
+      AccessKeyId: string;
+      SecretAccessKey: string;
+    };
     expect(replacedBy[0]!.stdout).toContain(maskIdentifier(stored.AccessKeyId));
     const set = sim.issued.find((s) => s.accessKeyId === stored.AccessKeyId)!;
     expect(set.secretAccessKey).toBe(stored.SecretAccessKey);
@@ -281,15 +378,22 @@ describe('concurrency and crashes', () => {
 
   it('an activation killed at any moment leaves either the old set or the new one, never a broken file', async () => {
     const setup = await fresh();
-    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], sim.purchase('ACMEBK01'))).code).toBe(0);
+    expect((await cli(setup, ['activate', '--product', 'ACMEBK01', '--key', '-'], sim.purchase('ACMEBK01'))).code).toBe(
+      0,
+    );
     const delays = [80, 130, 160, 190, 230, 300];
     let sawOld = 0;
     let sawNew = 0;
     for (const delay of delays) {
-      const before = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as { AccessKeyId: string };
+      const before = JSON.parse((await cli(setup, ['credentials', '--product', 'ACMEBK01'])).stdout) as {
+        AccessKeyId: string;
+      };
       const key = sim.purchase('ACMEBK01');
       const issuedBefore = sim.issued.length;
-      const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', '-'], { env: setup.env, stdio: ['pipe', 'ignore', 'ignore'] });
+      const child = spawn(process.execPath, [HOST_BUNDLE, 'activate', '--product', 'ACMEBK01', '--key', '-'], {
+        env: setup.env,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
       child.stdin.on('error', () => undefined);
       child.stdin.end(`${key}\n`);
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);

@@ -40,7 +40,10 @@ describe('vendor configuration', () => {
     const example = parseVendorConfig(JSON.parse(readFileSync('shared/config/example.json', 'utf8')), 'example.json');
     expect(example.licenseService).toBe('https://ls.amazonaws.com/');
     expect(example.activateUrl).toBe('https://www.amazon.com/dp-activate');
-    expect(example.keyPages).toEqual(['https://aws-portal.amazon.com/gp/aws/user/subscription/*', 'https://www.amazon.com/dp-activate*']);
+    expect(example.keyPages).toEqual([
+      'https://aws-portal.amazon.com/gp/aws/user/subscription/*',
+      'https://www.amazon.com/dp-activate*',
+    ]);
   });
 
   it('the demo configuration is valid and points at the simulator', () => {
@@ -102,7 +105,14 @@ describe('vendor configuration', () => {
   });
 
   it('key pages, redirect pages and the activate URL must be https:// (a plain-HTTP page can be injected on the way)', () => {
-    expect(problemsOf({ ...minimal(), keyPages: ['http://www.amazon.com/dp-activate*'], redirectPages: ['http://shop.example/thanks*'], activateUrl: 'http://www.amazon.com/dp-activate' }).problems).toEqual([
+    expect(
+      problemsOf({
+        ...minimal(),
+        keyPages: ['http://www.amazon.com/dp-activate*'],
+        redirectPages: ['http://shop.example/thanks*'],
+        activateUrl: 'http://www.amazon.com/dp-activate',
+      }).problems,
+    ).toEqual([
       'activateUrl: must start with https://',
       'keyPages[0]: must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path',
       'redirectPages[0]: must be an https:// page: a key shown over plain HTTP can be injected by anyone on the network path',
@@ -111,21 +121,36 @@ describe('vendor configuration', () => {
   });
 
   it('names missing required fields', () => {
-    expect(problemsOf({}).problems).toEqual(['vendor: is required', 'products: is required', 'extensions: is required']);
-    expect(problemsOf({ ...minimal(), products: [{ code: 'A1', name: 'A' }] }).problems).toEqual(['products[0].productToken: is required']);
+    expect(problemsOf({}).problems).toEqual([
+      'vendor: is required',
+      'products: is required',
+      'extensions: is required',
+    ]);
+    expect(problemsOf({ ...minimal(), products: [{ code: 'A1', name: 'A' }] }).problems).toEqual([
+      'products[0].productToken: is required',
+    ]);
     expect(problemsOf(null).problems).toEqual(['(top level): Invalid type: Expected Object but received null']);
   });
 
   it('needs at least one product, unique product codes and at least one allowed extension', () => {
     expect(problemsOf({ ...minimal(), products: [] }).problems).toEqual(['products: must list at least one product']);
     const twice = minimal().products[0]!;
-    expect(problemsOf({ ...minimal(), products: [twice, { ...twice, name: 'Again' }] }).problems).toEqual(['products: product codes must be unique']);
-    expect(problemsOf({ ...minimal(), extensions: { chromium: [], firefox: [] } }).problems).toEqual(['extensions: must allow at least one extension']);
+    expect(problemsOf({ ...minimal(), products: [twice, { ...twice, name: 'Again' }] }).problems).toEqual([
+      'products: product codes must be unique',
+    ]);
+    expect(problemsOf({ ...minimal(), extensions: { chromium: [], firefox: [] } }).problems).toEqual([
+      'extensions: must allow at least one extension',
+    ]);
   });
 
   it('takes Firefox add-on IDs in both documented forms', () => {
-    const config = parseVendorConfig({ ...minimal(), extensions: { firefox: ['companion@acme.example', '{12345678-1234-1234-1234-123456789abc}'] } });
+    const config = parseVendorConfig({
+      ...minimal(),
+      extensions: { firefox: ['companion@acme.example', '{12345678-1234-1234-1234-123456789abc}'] },
+    });
     expect(config.extensions.firefox).toHaveLength(2);
-    expect(problemsOf({ ...minimal(), extensions: { firefox: ['acme companion'] } }).problems).toEqual(['extensions.firefox[0]: must be a Firefox add-on ID']);
+    expect(problemsOf({ ...minimal(), extensions: { firefox: ['acme companion'] } }).problems).toEqual([
+      'extensions.firefox[0]: must be a Firefox add-on ID',
+    ]);
   });
 });

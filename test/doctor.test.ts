@@ -90,7 +90,11 @@ function machine(): Machine {
 /** The CLI as a customer runs it; never throws, whatever the exit code. */
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', resolve('native-host/main.ts'), ...args], { env, timeout: 25_000 });
+    const { stdout, stderr } = await execFileAsync(
+      process.execPath,
+      ['--import', 'tsx', resolve('native-host/main.ts'), ...args],
+      { env, timeout: 25_000 },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -99,16 +103,31 @@ async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 function globals(m: Machine, extra: string[] = []): string[] {
-  return ['--data-dir', m.dataDir, '--license-service', simulator.licenseServiceUrl, '--ca-file', simulator.caFile, ...extra];
+  return [
+    '--data-dir',
+    m.dataDir,
+    '--license-service',
+    simulator.licenseServiceUrl,
+    '--ca-file',
+    simulator.caFile,
+    ...extra,
+  ];
 }
 
 async function installFor(m: Machine, extra: string[] = []): Promise<void> {
-  const result = await cli([...globals(m, extra), 'install', '--user-data-dir', m.profile, '--host-script', BUNDLE], m.env);
+  const result = await cli(
+    [...globals(m, extra), 'install', '--user-data-dir', m.profile, '--host-script', BUNDLE],
+    m.env,
+  );
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
 }
 
-async function doctor(m: Machine, extra: string[] = [], env: NodeJS.ProcessEnv = m.env): Promise<{ code: number; report: DoctorJson }> {
+async function doctor(
+  m: Machine,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = m.env,
+): Promise<{ code: number; report: DoctorJson }> {
   const result = await cli([...globals(m, extra), 'doctor', '--json'], env);
   return { code: result.code, report: JSON.parse(result.stdout) as DoctorJson };
 }
@@ -163,7 +182,10 @@ describe('doctor, run as the customer runs it', () => {
 
   it('fails when the manifest lists another extension ID', async () => {
     const other = join(m.root, 'other-vendor.json');
-    writeFileSync(other, JSON.stringify({ ...DEMO_JSON, extensions: { chromium: ['abcdefghijklmnopabcdefghijklmnop'], firefox: [] } }));
+    writeFileSync(
+      other,
+      JSON.stringify({ ...DEMO_JSON, extensions: { chromium: ['abcdefghijklmnopabcdefghijklmnop'], firefox: [] } }),
+    );
     const { code, report } = await doctor(m, ['--config', other]);
     const manifest = check(report, 'manifest:chromium');
     expect(manifest.status).toBe('fail');
@@ -184,7 +206,10 @@ describe('doctor, run as the customer runs it', () => {
   });
 
   it('fails when there is no keychain (no session bus)', async () => {
-    const { code, report } = await doctor(m, [], { ...m.env, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(m.root, 'no-bus')}` });
+    const { code, report } = await doctor(m, [], {
+      ...m.env,
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(m.root, 'no-bus')}`,
+    });
     const keychain = check(report, 'keychain');
     expect(keychain.status).toBe('fail');
     expect(keychain.detail).toMatch(/^KEYCHAIN_UNAVAILABLE: /);
@@ -205,7 +230,10 @@ describe('doctor, run as the customer runs it', () => {
   });
 
   it('fails when the License Service certificate is not trusted', async () => {
-    const { code, report } = await cli(['--data-dir', m.dataDir, '--license-service', simulator.licenseServiceUrl, 'doctor', '--json'], m.env).then((r) => ({
+    const { code, report } = await cli(
+      ['--data-dir', m.dataDir, '--license-service', simulator.licenseServiceUrl, 'doctor', '--json'],
+      m.env,
+    ).then((r) => ({
       code: r.code,
       report: JSON.parse(r.stdout) as DoctorJson,
     }));
@@ -252,9 +280,22 @@ describe('runDoctor', () => {
   function layoutIn(root: string) {
     const home = join(root, 'home');
     mkdirSync(home, { recursive: true });
-    const platform: InstallPlatform = { os: 'linux', home, env: { XDG_CONFIG_HOME: join(root, 'xdg'), PATH: join(root, 'bin') } };
+    const platform: InstallPlatform = {
+      os: 'linux',
+      home,
+      env: { XDG_CONFIG_HOME: join(root, 'xdg'), PATH: join(root, 'bin') },
+    };
     const dataDir = join(root, 'data');
-    return { platform, dataDir, layout: { platform, scope: 'user' as const, config: DEMO, installDir: defaultInstallDir(platform, 'user', dataDir, DEMO.vendor.id) } };
+    return {
+      platform,
+      dataDir,
+      layout: {
+        platform,
+        scope: 'user' as const,
+        config: DEMO,
+        installDir: defaultInstallDir(platform, 'user', dataDir, DEMO.vendor.id),
+      },
+    };
   }
 
   it('reports a host that exits without answering, with the command to see why', async () => {
@@ -266,7 +307,16 @@ describe('runDoctor', () => {
     await installHost({ layout, nodePath: process.execPath, hostScript, launcherEnv: {}, browsers: ['chromium'] });
     const report = await runDoctor(
       {
-        context: { ok: true, value: { config: DEMO, configPath: DEMO_PATH, dataDir, licenseService: 'https://ls.test/', caFile: undefined } },
+        context: {
+          ok: true,
+          value: {
+            config: DEMO,
+            configPath: DEMO_PATH,
+            dataDir,
+            licenseService: 'https://ls.test/',
+            caFile: undefined,
+          },
+        },
         platform,
         scope: 'user',
         installDir: layout.installDir,
@@ -292,14 +342,26 @@ describe('runDoctor', () => {
     mkdirSync(join(root, 'xdg', 'microsoft-edge'), { recursive: true });
     const report = await runDoctor(
       {
-        context: { ok: true, value: { config: DEMO, configPath: DEMO_PATH, dataDir, licenseService: 'https://ls.test/', caFile: undefined } },
+        context: {
+          ok: true,
+          value: {
+            config: DEMO,
+            configPath: DEMO_PATH,
+            dataDir,
+            licenseService: 'https://ls.test/',
+            caFile: undefined,
+          },
+        },
         platform,
         scope: 'user',
         installDir: layout.installDir,
       },
       okDeps,
     );
-    expect(report.checks.find((c) => c.id === 'manifest:edge')).toMatchObject({ status: 'warn', fix: stringContaining('install --browser edge') });
+    expect(report.checks.find((c) => c.id === 'manifest:edge')).toMatchObject({
+      status: 'warn',
+      fix: stringContaining('install --browser edge'),
+    });
     expect(report.checks.find((c) => c.id === 'browsers')).toMatchObject({ status: 'fail' });
     expect(report.ok).toBe(false);
   });
@@ -309,10 +371,25 @@ describe('runDoctor', () => {
     temps.push(root);
     const { platform, dataDir, layout } = layoutIn(root);
     mkdirSync(join(platform.home, '.var/app/org.mozilla.firefox'), { recursive: true });
-    await installHost({ layout, nodePath: process.execPath, hostScript: BUNDLE, launcherEnv: { DEVPAY_CONFIG: DEMO_PATH, DEVPAY_DATA_DIR: dataDir }, flatpak: true });
+    await installHost({
+      layout,
+      nodePath: process.execPath,
+      hostScript: BUNDLE,
+      launcherEnv: { DEVPAY_CONFIG: DEMO_PATH, DEVPAY_DATA_DIR: dataDir },
+      flatpak: true,
+    });
     const report = await runDoctor(
       {
-        context: { ok: true, value: { config: DEMO, configPath: DEMO_PATH, dataDir, licenseService: 'https://ls.test/', caFile: undefined } },
+        context: {
+          ok: true,
+          value: {
+            config: DEMO,
+            configPath: DEMO_PATH,
+            dataDir,
+            licenseService: 'https://ls.test/',
+            caFile: undefined,
+          },
+        },
         platform,
         scope: 'user',
         installDir: layout.installDir,
@@ -329,7 +406,9 @@ describe('runDoctor', () => {
       ['data-folder', 'ok'],
     ]);
     expect(report.checks.find((c) => c.id === 'handshake')!.detail).toContain(launcherPath(layout));
-    expect(report.checks.find((c) => c.id === 'sandbox:org.mozilla.firefox')!.fix).toContain('flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox');
+    expect(report.checks.find((c) => c.id === 'sandbox:org.mozilla.firefox')!.fix).toContain(
+      'flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox',
+    );
     expect(report.ok).toBe(true);
   });
 
@@ -337,10 +416,25 @@ describe('runDoctor', () => {
     const root = mkdtempSync(join(tmpdir(), 'devpay-doctor-unit-'));
     temps.push(root);
     const { platform, dataDir, layout } = layoutIn(root);
-    await installHost({ layout, nodePath: process.execPath, hostScript: BUNDLE, launcherEnv: { DEVPAY_CONFIG: DEMO_PATH, DEVPAY_DATA_DIR: dataDir }, browsers: ['chromium'] });
+    await installHost({
+      layout,
+      nodePath: process.execPath,
+      hostScript: BUNDLE,
+      launcherEnv: { DEVPAY_CONFIG: DEMO_PATH, DEVPAY_DATA_DIR: dataDir },
+      browsers: ['chromium'],
+    });
     const report = await runDoctor(
       {
-        context: { ok: true, value: { config: DEMO, configPath: DEMO_PATH, dataDir, licenseService: 'https://ls.test/', caFile: undefined } },
+        context: {
+          ok: true,
+          value: {
+            config: DEMO,
+            configPath: DEMO_PATH,
+            dataDir,
+            licenseService: 'https://ls.test/',
+            caFile: undefined,
+          },
+        },
         platform,
         scope: 'user',
         installDir: layout.installDir,

@@ -57,7 +57,8 @@ async function openPopup(): Promise<Page> {
   return popup;
 }
 
-const productState = (popup: Page, code: string) => popup.getAttribute(`li.product[data-product="${code}"]`, 'data-state');
+const productState = (popup: Page, code: string) =>
+  popup.getAttribute(`li.product[data-product="${code}"]`, 'data-state');
 
 /** Opens the crafted link top-level, as a customer lured to it would, and waits well past the pairing. */
 async function openLink(code: string): Promise<{ key: string; requestsBefore: number }> {
@@ -82,7 +83,9 @@ describe('a crafted link to the vendor’s redirect URL', () => {
     expect((await statusOf(BACKUP)).activated).toBe(false);
 
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-key', { what: 'the popup to ask about the key' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-key', {
+      what: 'the popup to ask about the key',
+    });
     const row = popup.locator(`li.product[data-product="${BACKUP}"]`);
     expect(await row.locator('.product-state').textContent()).toMatch(/waiting for you/i);
     const question = (await row.locator('.confirm-question[data-question="confirm-key"]').textContent()) ?? '';
@@ -99,20 +102,31 @@ describe('a crafted link to the vendor’s redirect URL', () => {
     // By keyboard: focus Activate, press Enter.
     await row.locator('button[data-action="confirm-key"]').focus();
     await popup.keyboard.press('Enter');
-    await waitFor(async () => (await statusOf(BACKUP)).activated, { timeoutMs: 20_000, what: 'the product to be activated' });
+    await waitFor(async () => (await statusOf(BACKUP)).activated, {
+      timeoutMs: 20_000,
+      what: 'the product to be activated',
+    });
     expect(world.sim.requests.length).toBeGreaterThan(requestsBefore);
     const issued = world.sim.issued.filter((s) => s.productCode === BACKUP).at(-1)!;
-    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as { AccessKeyId: string };
+    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as {
+      AccessKeyId: string;
+    };
     expect(credentials.AccessKeyId).toBe(issued.accessKeyId);
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', { what: 'the popup to say activated' });
-    await browser.serviceWorker.evaluate(() => chrome.storage.session.get(null)).then((session) => expect(JSON.stringify(session)).not.toContain(key));
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', {
+      what: 'the popup to say activated',
+    });
+    await browser.serviceWorker
+      .evaluate(() => chrome.storage.session.get(null))
+      .then((session) => expect(JSON.stringify(session)).not.toContain(key));
   });
 
   it('ignored, the key is forgotten and nothing is sent', async () => {
     browser = await world.launch();
     const { key, requestsBefore } = await openLink(VAULT);
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-key', { what: 'the popup to ask about the key' });
+    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-key', {
+      what: 'the popup to ask about the key',
+    });
     await popup.click(`li.product[data-product="${VAULT}"] button[data-action="ignore-key"]`);
     await waitFor(async () => (await productState(popup, VAULT)) !== 'confirm-key', { what: 'the question to go' });
     const session = await browser.serviceWorker.evaluate(() => chrome.storage.session.get(null));

@@ -37,14 +37,18 @@ describe('when the host is not installed', () => {
     const heldKey = (await row.locator('.fallback-key').textContent())!.trim();
     expect(heldKey).toBe(shownKey);
     expect(await row.locator('button[data-action="copy-key"]').count()).toBe(1);
-    expect(await row.locator('.fallback-command').textContent()).toContain(`devpay-companion activate --product ${BACKUP}`);
+    expect(await row.locator('.fallback-command').textContent()).toContain(
+      `devpay-companion activate --product ${BACKUP}`,
+    );
     expect(await popup.locator('.install-command').first().textContent()).toContain('devpay-companion install');
     await browser.close();
 
     // Nothing was sent anywhere yet.
     expect(world.sim.issued).toEqual([]);
 
-    const terminal = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', BACKUP], { env: world.env });
+    const terminal = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', BACKUP], {
+      env: world.env,
+    });
     try {
       const prompt = await terminal.waitFor(/activation key/i);
       expect(prompt).toContain(world.config.activateUrl);
@@ -62,7 +66,9 @@ describe('when the host is not installed', () => {
       await terminal.stop();
     }
 
-    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as { AccessKeyId: string };
+    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as {
+      AccessKeyId: string;
+    };
     expect(credentials.AccessKeyId).toBe(world.sim.issued.at(-1)!.accessKeyId);
     expect(await world.findAtRest(world.secrets())).toEqual([]);
     expect(await world.runningHosts()).toEqual([]);

@@ -24,21 +24,28 @@ describe('Firefox when the host is not installed', { timeout: 150_000 }, () => {
 
     const popup = await openFirefoxPopup(firefox);
     const row = `li.product[data-product="${BACKUP}"]`;
-    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'fallback', { timeoutMs: 20_000, what: 'the fallback state' });
+    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'fallback', {
+      timeoutMs: 20_000,
+      what: 'the fallback state',
+    });
     expect(await popup.$eval('#host', (el) => el.getAttribute('data-state'))).toBe('unreachable');
     expect(await popup.$eval('#host-reason', (el) => el.getAttribute('data-reason'))).toBe('not-installed');
     // What the customer copies, and where to paste it.
     const heldKey = (await popup.$eval(`${row} .fallback-key`, (el) => el.textContent ?? '')).trim();
     expect(heldKey).toBe(shownKey);
     expect(await popup.$$eval(`${row} button[data-action="copy-key"]`, (els) => els.length)).toBe(1);
-    expect(await popup.$eval(`${row} .fallback-command`, (el) => el.textContent)).toContain(`devpay-companion activate --product ${BACKUP}`);
+    expect(await popup.$eval(`${row} .fallback-command`, (el) => el.textContent)).toContain(
+      `devpay-companion activate --product ${BACKUP}`,
+    );
     expect(await popup.$eval('.install-command', (el) => el.textContent)).toContain('devpay-companion install');
     await firefox.close();
 
     // Nothing was sent anywhere yet.
     expect(world.sim.issued).toEqual([]);
 
-    const terminal = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', BACKUP], { env: world.env });
+    const terminal = await startTerminal([process.execPath, HOST_BUNDLE, 'activate', '--product', BACKUP], {
+      env: world.env,
+    });
     try {
       const prompt = await terminal.waitFor(/activation key/i, 20_000);
       expect(prompt).toContain(world.config.activateUrl);
@@ -53,7 +60,9 @@ describe('Firefox when the host is not installed', { timeout: 150_000 }, () => {
       await terminal.stop();
     }
 
-    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as { AccessKeyId: string };
+    const credentials = JSON.parse((await world.cli(['credentials', '--product', BACKUP])).stdout) as {
+      AccessKeyId: string;
+    };
     expect(credentials.AccessKeyId).toBe(world.sim.issued.at(-1)!.accessKeyId);
     expect(await findAtRestWithFirefox(world)).toEqual([]);
     expect(await world.runningHosts()).toEqual([]);

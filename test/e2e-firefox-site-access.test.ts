@@ -20,7 +20,9 @@ describe('access to the purchase pages in Firefox', { timeout: 120_000 }, () => 
     const popup = await openFirefoxPopup(firefox);
     await popup.waitForSelector('#site-access[data-state="missing"]');
     expect(await popup.$eval('#site-access', (el) => (el as HTMLElement).hidden)).toBe(false);
-    expect(await popup.$eval('#site-access', (el) => el.textContent)).toMatch(/may not read the purchase confirmation pages/);
+    expect(await popup.$eval('#site-access', (el) => el.textContent)).toMatch(
+      /may not read the purchase confirmation pages/,
+    );
     expect(await popup.$$eval('#site-access button[data-action="grant-site-access"]', (els) => els.length)).toBe(1);
     expect(await badgeText(popup)).toBe('!');
 

@@ -36,10 +36,14 @@ describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
     await buyInFirefox(world, await firefox.newPage(), BACKUP);
 
     const popup = await openFirefoxPopup(firefox);
-    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'failed', { what: 'the popup to report the failure' });
+    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'failed', {
+      what: 'the popup to report the failure',
+    });
     const row = `li.product[data-product="${BACKUP}"]`;
     expect(await popup.$eval(`${row} .product-error`, (el) => el.getAttribute('data-code'))).toBe('EXPIRED_KEY');
-    expect(await popup.$eval(`${row} a[data-link="activate"]`, (el) => el.getAttribute('href'))).toBe(world.config.activateUrl);
+    expect(await popup.$eval(`${row} a[data-link="activate"]`, (el) => el.getAttribute('href'))).toBe(
+      world.config.activateUrl,
+    );
     expect(world.sim.requests.at(-1)?.outcome).toBe('ExpiredActivationKey');
     expect((await statusOf(BACKUP)).activated).toBe(false);
     world.sim.ageNewKeys(0);
@@ -56,7 +60,8 @@ describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
     await new Promise((r) => setTimeout(r, 1_500));
     expect(world.sim.requests.length).toBe(before);
     const popup = await openFirefoxPopup(firefox);
-    for (const product of world.config.products) expect(await productStateIn(popup, product.code)).not.toBe('in-progress');
+    for (const product of world.config.products)
+      expect(await productStateIn(popup, product.code)).not.toBe('in-progress');
     expect((await statusOf(BACKUP)).activated).toBe(false);
   });
 
@@ -64,13 +69,18 @@ describe('the customer journey in Firefox', { timeout: 120_000 }, () => {
     const { world } = customer;
     const firefox = await customer.launch();
     await buyInFirefox(world, await firefox.newPage(), BACKUP);
-    await waitFor(async () => (await statusOf(BACKUP)).activated, { timeoutMs: 20_000, what: 'the product to be activated' });
+    await waitFor(async () => (await statusOf(BACKUP)).activated, {
+      timeoutMs: 20_000,
+      what: 'the product to be activated',
+    });
 
     const result = await world.cli(['credentials', '--product', BACKUP]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual(world.issuedCredentialProcess(BACKUP));
     const popup = await openFirefoxPopup(firefox);
-    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'activated', { what: 'the popup to say activated' });
+    await waitFor(async () => (await productStateIn(popup, BACKUP)) === 'activated', {
+      what: 'the popup to say activated',
+    });
     expect(await popup.$eval('#host', (el) => el.getAttribute('data-state'))).toBe('reachable');
     expect(await badgeText(popup)).toBe('✓');
   });

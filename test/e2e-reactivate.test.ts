@@ -110,7 +110,9 @@ async function newKeyOnActivatePage(code: string): Promise<void> {
 describe('reactivation started by the desktop product', () => {
   it('check says reactivate; the activate page key replaces the set with no confirmation; the command exits 0; a loopback client hears of it', async () => {
     for (const code of [BACKUP, VAULT])
-      expect((await world.cli(['activate', '--product', code, '--key', '-'], `${world.sim.purchase(code)}\n`)).code).toBe(0);
+      expect(
+        (await world.cli(['activate', '--product', code, '--key', '-'], `${world.sim.purchase(code)}\n`)).code,
+      ).toBe(0);
     expect((await world.cli(['check', '--product', BACKUP])).code).toBe(0);
     // The stored set made unreadable: one flipped bit in the ciphertext.
     const file = join(world.dataDir, 'credentials', `${BACKUP}.cred`);

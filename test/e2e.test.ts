@@ -54,7 +54,9 @@ async function credentials(code: string): Promise<CredentialProcess> {
 async function statusOf(code: string) {
   const result = await world.cli(['status', '--json']);
   expect(result.code, result.stderr).toBe(0);
-  const status = JSON.parse(result.stdout) as { products: { code: string; activated: boolean; activatedAt: string | null }[] };
+  const status = JSON.parse(result.stdout) as {
+    products: { code: string; activated: boolean; activatedAt: string | null }[];
+  };
   return status.products.find((p) => p.code === code)!;
 }
 
@@ -81,10 +83,14 @@ describe('the customer journey in Chromium', () => {
     await world.buy(page, BACKUP);
 
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'failed', { what: 'the popup to report the failure' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'failed', {
+      what: 'the popup to report the failure',
+    });
     const row = popup.locator(`li.product[data-product="${BACKUP}"]`);
     await expect(row.locator('.product-error').getAttribute('data-code')).resolves.toBe('EXPIRED_KEY');
-    await expect(row.locator('a[data-link="activate"]').first().getAttribute('href')).resolves.toBe(world.config.activateUrl);
+    await expect(row.locator('a[data-link="activate"]').first().getAttribute('href')).resolves.toBe(
+      world.config.activateUrl,
+    );
     expect(world.sim.requests.at(-1)?.outcome).toBe('ExpiredActivationKey');
     expect((await statusOf(BACKUP)).activated).toBe(false);
     world.sim.ageNewKeys(0);
@@ -100,7 +106,8 @@ describe('the customer journey in Chromium', () => {
     await page.waitForTimeout(1_500);
     expect(world.sim.requests.length).toBe(before);
     const popup = await openPopup();
-    for (const product of world.config.products) expect(await productState(popup, product.code)).not.toBe('in-progress');
+    for (const product of world.config.products)
+      expect(await productState(popup, product.code)).not.toBe('in-progress');
     expect((await statusOf(BACKUP)).activated).toBe(false);
   });
 
@@ -112,7 +119,9 @@ describe('the customer journey in Chromium', () => {
 
     await expectIssuedSet(BACKUP);
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', { what: 'the popup to say activated' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', {
+      what: 'the popup to say activated',
+    });
     expect(await popup.getAttribute('#host', 'data-state')).toBe('reachable');
     const badge = await browser.serviceWorker.evaluate(() => chrome.action.getBadgeText({}));
     expect(badge).toBe('✓');
@@ -141,14 +150,20 @@ describe('the customer journey in Chromium', () => {
     await page.waitForSelector('#activation-key');
 
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', { what: 'the popup to ask for confirmation' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'confirm-replace', {
+      what: 'the popup to ask for confirmation',
+    });
     // Not replaced while the customer has not confirmed.
     expect(await credentials(BACKUP)).toEqual(old);
 
     await popup.click(`li.product[data-product="${BACKUP}"] button[data-action="confirm-replace"]`);
-    await waitFor(async () => (await credentials(BACKUP)).AccessKeyId !== old.AccessKeyId, { what: 'the new set to be stored' });
+    await waitFor(async () => (await credentials(BACKUP)).AccessKeyId !== old.AccessKeyId, {
+      what: 'the new set to be stored',
+    });
     await expectIssuedSet(BACKUP);
-    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', { what: 'the popup to say activated' });
+    await waitFor(async () => (await productState(popup, BACKUP)) === 'activated', {
+      what: 'the popup to say activated',
+    });
   });
 
   it('the License Service answering 503 a few times does not stop the activation', async () => {
@@ -158,9 +173,15 @@ describe('the customer journey in Chromium', () => {
     const page = await browser.context.newPage();
     await world.buy(page, VAULT);
     const popup = await openPopup();
-    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-replace', { timeoutMs: 20_000, what: 'the confirmation prompt' });
+    await waitFor(async () => (await productState(popup, VAULT)) === 'confirm-replace', {
+      timeoutMs: 20_000,
+      what: 'the confirmation prompt',
+    });
     await popup.click(`li.product[data-product="${VAULT}"] button[data-action="confirm-replace"]`);
-    await waitFor(async () => (await credentials(VAULT)).AccessKeyId !== old.AccessKeyId, { timeoutMs: 20_000, what: 'the new set' });
+    await waitFor(async () => (await credentials(VAULT)).AccessKeyId !== old.AccessKeyId, {
+      timeoutMs: 20_000,
+      what: 'the new set',
+    });
     await expectIssuedSet(VAULT);
     expect(world.sim.requests.filter((r) => r.status === 503).length).toBe(3);
   });

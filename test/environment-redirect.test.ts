@@ -32,7 +32,11 @@ describe('a browser-started host', () => {
     const xdg = await mkdtemp(join(testCase.dir, 'xdg-'));
     const installEnv = { ...testCase.env, XDG_CONFIG_HOME: xdg };
     const ctx = await resolveHostContext({}, installEnv);
-    const report = await installForContext(ctx, { userDataDirs: [join(xdg, 'chromium')], env: installEnv, hostScript: HOST_BUNDLE });
+    const report = await installForContext(ctx, {
+      userDataDirs: [join(xdg, 'chromium')],
+      env: installEnv,
+      hostScript: HOST_BUNDLE,
+    });
 
     const browserEnv = {
       ...testCase.env,
@@ -53,11 +57,29 @@ describe('a browser-started host', () => {
   it('installed as a customer would (nothing pinned but the configuration), still ignores a redirecting environment', async () => {
     const testCase = await services.newCase();
     const xdg = await mkdtemp(join(testCase.dir, 'xdg-'));
-    const installEnv = { ...testCase.env, XDG_CONFIG_HOME: xdg, DEVPAY_LICENSE_SERVICE: undefined, DEVPAY_CA_FILE: undefined };
+    const installEnv = {
+      ...testCase.env,
+      XDG_CONFIG_HOME: xdg,
+      DEVPAY_LICENSE_SERVICE: undefined,
+      DEVPAY_CA_FILE: undefined,
+    };
     const ctx = await resolveHostContext({}, installEnv);
     expect(ctx.licenseService).toBe(new URL(services.demo.licenseService).toString());
-    const report = await installForContext(ctx, { userDataDirs: [join(xdg, 'chromium')], env: installEnv, hostScript: HOST_BUNDLE });
-    const host = new NativeHostProcess([`chrome-extension://${DEMO_CHROMIUM_ID}/`], { ...testCase.env, DEVPAY_LICENSE_SERVICE: fake.licenseServiceUrl, DEVPAY_CA_FILE: fake.caFile, NODE_EXTRA_CA_CERTS: fake.caFile }, [report.launcher]);
+    const report = await installForContext(ctx, {
+      userDataDirs: [join(xdg, 'chromium')],
+      env: installEnv,
+      hostScript: HOST_BUNDLE,
+    });
+    const host = new NativeHostProcess(
+      [`chrome-extension://${DEMO_CHROMIUM_ID}/`],
+      {
+        ...testCase.env,
+        DEVPAY_LICENSE_SERVICE: fake.licenseServiceUrl,
+        DEVPAY_CA_FILE: fake.caFile,
+        NODE_EXTRA_CA_CERTS: fake.caFile,
+      },
+      [report.launcher],
+    );
     host.send(activation(fake.purchase('ACMEBK01')));
     // The vendor's License Service is out of reach from this test machine: an error, but the fake got nothing.
     expect(await host.next(120_000)).toMatchObject({ type: 'error', id: 'a' });
@@ -69,7 +91,11 @@ describe('a browser-started host', () => {
   it('ignores NODE_EXTRA_CA_CERTS: a certificate only it vouches for is not trusted', async () => {
     const testCase = await services.newCase();
     // The simulator pinned without its CA: only NODE_EXTRA_CA_CERTS would make it trusted.
-    const host = NativeHostProcess.chromium({ ...testCase.env, DEVPAY_CA_FILE: undefined, NODE_EXTRA_CA_CERTS: services.sim.caFile });
+    const host = NativeHostProcess.chromium({
+      ...testCase.env,
+      DEVPAY_CA_FILE: undefined,
+      NODE_EXTRA_CA_CERTS: services.sim.caFile,
+    });
     host.send(activation(services.sim.purchase('ACMEBK01')));
     expect(await host.next(60_000)).toMatchObject({ type: 'error', id: 'a', code: 'SERVICE_UNTRUSTED' });
     host.end();

@@ -56,7 +56,12 @@ function commonChecks(manifest: Record<string, unknown>, dir: string) {
   expect(manifest.web_accessible_resources ?? []).toEqual([]);
   expect(manifest.externally_connectable).toBeUndefined();
   expect(manifest.content_security_policy).toBeUndefined();
-  const scripts = manifest.content_scripts as { matches: string[]; all_frames: boolean; js: string[]; world?: string }[];
+  const scripts = manifest.content_scripts as {
+    matches: string[];
+    all_frames: boolean;
+    js: string[];
+    world?: string;
+  }[];
   expect(scripts).toHaveLength(1);
   expect(scripts[0]!.matches).toEqual(PAGES);
   expect(scripts[0]!.all_frames).toBe(true);
@@ -82,7 +87,9 @@ describe('Firefox build (MV3)', () => {
   it('has the add-on ID, MV3, and content scripts on the configured pages only', () => {
     const manifest = readManifest(firefox);
     commonChecks(manifest, firefox);
-    expect(manifest.browser_specific_settings).toEqual({ gecko: { id: vendor.extensions.firefox[0], strict_min_version: '128.0' } });
+    expect(manifest.browser_specific_settings).toEqual({
+      gecko: { id: vendor.extensions.firefox[0], strict_min_version: '128.0' },
+    });
     expect(manifest.key).toBeUndefined();
     // Firefox MV3 runs the background as an event page.
     expect(manifest.background).toEqual({ scripts: ['background.js'] });

@@ -38,7 +38,10 @@ const confirmation = (key: string) =>
   readFileSync('test/fixtures/pages/amazon-confirmation.html', 'utf8')
     .replaceAll('ADMAY7DVLJTWHJ76MMBMQYT5LATA', key)
     // Records every window message the page receives, to show the key never reaches it.
-    .replace('</head>', `<script>window.__messages = []; addEventListener('message', (e) => __messages.push(JSON.stringify(e.data)));</script></head>`);
+    .replace(
+      '</head>',
+      `<script>window.__messages = []; addEventListener('message', (e) => __messages.push(JSON.stringify(e.data)));</script></head>`,
+    );
 
 function route(host: string, path: string): string | null {
   const portal = `https://aws-portal.devpay.test:${port}`;
@@ -52,11 +55,13 @@ function route(host: string, path: string): string | null {
     if (path === '/gp/aws/user/subscription/thankyou.html') return confirmation(KEY);
     if (path === '/gp/aws/user/subscription/sandboxed.html')
       return `<!doctype html><p>Order</p><iframe sandbox="allow-scripts" src="${portal}/gp/aws/user/subscription/inner.html"></iframe>`;
-    if (path === '/gp/aws/user/subscription/inner.html') return `<!doctype html><p>Activation key: <b>${SANDBOX_KEY}</b></p>`;
+    if (path === '/gp/aws/user/subscription/inner.html')
+      return `<!doctype html><p>Activation key: <b>${SANDBOX_KEY}</b></p>`;
     if (path === '/gp/aws/user/subscription/two-keys.html')
       return `<!doctype html><p>Activation key: <b>${AMBIGUOUS_A}</b></p><p>Activation key: <b>${AMBIGUOUS_B}</b></p>`;
   }
-  if (host === 'vendor.devpay.test' && path === '/welcome') return '<!doctype html><h1>Welcome! Download Acme Backup.</h1>';
+  if (host === 'vendor.devpay.test' && path === '/welcome')
+    return '<!doctype html><h1>Welcome! Download Acme Backup.</h1>';
   if (host === 'evil.devpay.test') return `<!doctype html><p>Activation key: <b>${EVIL_KEY}</b></p>`;
   return null;
 }
@@ -105,14 +110,24 @@ process.stdin.on('end', () => process.exit(0));
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, `${vendor.nativeHostName}.json`),
-    JSON.stringify({ name: vendor.nativeHostName, description: 'fake host for tests', path: launcher, type: 'stdio', allowed_origins: [`chrome-extension://${browser.extensionId}/`] }),
+    JSON.stringify({
+      name: vendor.nativeHostName,
+      description: 'fake host for tests',
+      path: launcher,
+      type: 'stdio',
+      allowed_origins: [`chrome-extension://${browser.extensionId}/`],
+    }),
   );
 }
 
 type LoggedRequest = { type: string; productCode?: string; replace?: boolean; keyEnd?: string; caller?: string };
 const hostRequests = (): LoggedRequest[] => {
   try {
-    return readFileSync(hostLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest);
+    return readFileSync(hostLog, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as LoggedRequest);
   } catch {
     return [];
   }
@@ -145,9 +160,19 @@ beforeAll(async () => {
   // Built for a loopback port nothing listens on (a `devpay-companion serve` on the default port must not
   // change what these tests see): native messaging is the only way to the host here.
   const configPath = join(work, 'vendor-config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), loopbackPort: await closedPort() }));
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')),
+      loopbackPort: await closedPort(),
+    }),
+  );
   const extensionDir = await buildExtension('chrome', join(work, 'build'), { DEVPAY_CONFIG: configPath });
-  const certificate = await makeThrowAwayCertificate(['aws-portal.devpay.test', 'vendor.devpay.test', 'evil.devpay.test']);
+  const certificate = await makeThrowAwayCertificate([
+    'aws-portal.devpay.test',
+    'vendor.devpay.test',
+    'evil.devpay.test',
+  ]);
   server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
     const body = route((req.headers.host ?? '').split(':')[0]!, new URL(req.url ?? '/', 'https://x').pathname);
     res.writeHead(body === null ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
@@ -162,7 +187,12 @@ beforeAll(async () => {
   browser = await launchExtensionBrowser({
     userDataDir,
     extensionDir: resolve(extensionDir),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      XDG_CACHE_HOME: join(home, '.cache'),
+    },
   });
 }, 180_000);
 
@@ -177,7 +207,9 @@ describe('the built extension in Chromium', () => {
     const tab = await browser.context.newPage();
     await tab.goto(`https://aws-portal.devpay.test:${port}/gp/aws/user/subscription/confirm.html`);
     const popup = await openPopup();
-    await waitFor(async () => (await stateOf(popup, 'ACMEBK01')) === 'fallback', { what: 'the fallback state in the popup' });
+    await waitFor(async () => (await stateOf(popup, 'ACMEBK01')) === 'fallback', {
+      what: 'the fallback state in the popup',
+    });
 
     const row = popup.locator('li.product[data-product="ACMEBK01"]');
     expect(await row.getAttribute('data-key-held')).toBe('true');
@@ -201,7 +233,9 @@ describe('the built extension in Chromium', () => {
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
     await row.locator('button[data-action="copy-key"]').focus();
     await popup.keyboard.press('Enter');
-    await waitFor(async () => ((await row.locator('.copy-result').textContent()) ?? '') !== '', { what: 'the copy result' });
+    await waitFor(async () => ((await row.locator('.copy-result').textContent()) ?? '') !== '', {
+      what: 'the copy result',
+    });
     expect(await row.locator('.copy-result').textContent()).toBe('Copied.');
     expect(await popup.evaluate(() => navigator.clipboard.readText())).toBe(KEY);
 
@@ -232,14 +266,20 @@ describe('the built extension in Chromium', () => {
     writeFileSync(hostState, JSON.stringify({ ACMEBK01: '2026-01-01T00:00:00.000Z' }));
     installFakeHost(userDataDir);
     const popup = await openPopup();
-    await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) === 'reachable', { what: 'the host to be reachable' });
+    await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) === 'reachable', {
+      what: 'the host to be reachable',
+    });
     expect(await popup.getAttribute('#host', 'data-version')).toBe('9.9.9-fake');
     expect(await popup.locator('#host-status').textContent()).toContain('9.9.9-fake');
     expect(hostRequests()[0]).toMatchObject({ type: 'hello', caller: `chrome-extension://${browser.extensionId}/` });
 
     await popup.click('li.product[data-product="ACMEBK01"] button[data-action="retry"]');
-    await waitFor(async () => (await stateOf(popup, 'ACMEBK01')) === 'confirm-replace', { what: 'the confirm question' });
-    expect(await popup.locator('li.product[data-product="ACMEBK01"] .confirm-question').textContent()).toContain('already activated');
+    await waitFor(async () => (await stateOf(popup, 'ACMEBK01')) === 'confirm-replace', {
+      what: 'the confirm question',
+    });
+    expect(await popup.locator('li.product[data-product="ACMEBK01"] .confirm-question').textContent()).toContain(
+      'already activated',
+    );
 
     await popup.click('li.product[data-product="ACMEBK01"] button[data-action="confirm-replace"]');
     await waitFor(async () => (await stateOf(popup, 'ACMEBK01')) === 'activated', { what: 'the activated state' });
@@ -263,8 +303,12 @@ describe('the built extension in Chromium', () => {
     expect(await popup.locator('li.product[data-product="ACMEBK01"] .product-state').textContent()).toBe('Activated');
     // The key went by native messaging, and the popup says so.
     expect(await popup.getAttribute('li.product[data-product="ACMEBK01"]', 'data-route')).toBe('native');
-    expect(await popup.locator('li.product[data-product="ACMEBK01"] .product-route').textContent()).toContain('native messaging');
-    await waitFor(async () => (await popup.getAttribute('#host', 'data-route')) === 'native', { what: 'the host route' });
+    expect(await popup.locator('li.product[data-product="ACMEBK01"] .product-route').textContent()).toContain(
+      'native messaging',
+    );
+    await waitFor(async () => (await popup.getAttribute('#host', 'data-route')) === 'native', {
+      what: 'the host route',
+    });
     await popup.close();
   });
 
@@ -275,7 +319,9 @@ describe('the built extension in Chromium', () => {
     await tab.goto(`https://aws-portal.devpay.test:${port}/gp/aws/user/subscription/sandboxed.html`);
     await tab.goto(`https://aws-portal.devpay.test:${port}/gp/aws/user/subscription/two-keys.html`);
     const popup = await openPopup();
-    await waitFor(async () => (await popup.getAttribute('#notice', 'data-kind')) === 'ambiguous', { what: 'the two-keys notice' });
+    await waitFor(async () => (await popup.getAttribute('#notice', 'data-kind')) === 'ambiguous', {
+      what: 'the two-keys notice',
+    });
     // Give a wrongly accepted key time to reach the host (pairing waits 1.5 s).
     await new Promise((r) => setTimeout(r, 2500));
     expect(hostRequests().filter((r) => r.type === 'activate')).toHaveLength(before);

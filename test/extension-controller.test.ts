@@ -42,7 +42,15 @@ class FakeTransport implements HostTransport {
     this.requests.push(message);
     if (this.unavailable) throw this.unavailable;
     if (this.route) this.routes.set(message.id, this.route);
-    if (message.type === 'hello') return { type: 'hello', id: message.id, protocol: 1, hostVersion: '0.9.1', products: PRODUCTS.map(({ code, name }) => ({ code, name })), activateUrl: 'https://a.test/' };
+    if (message.type === 'hello')
+      return {
+        type: 'hello',
+        id: message.id,
+        protocol: 1,
+        hostVersion: '0.9.1',
+        products: PRODUCTS.map(({ code, name }) => ({ code, name })),
+        activateUrl: 'https://a.test/',
+      };
     if (message.type === 'status') {
       return {
         type: 'status',
@@ -76,7 +84,13 @@ const activated = (code = 'ACMEBK01', name = 'Acme Backup'): Reply => ({
   activatedAt: '2026-11-27T20:00:00.000Z',
   replaced: false,
 });
-const hostError = (code: ErrorCode, extra: object = {}): Reply => ({ type: 'error', id: '', code, message: `Host says ${code}.`, ...extra });
+const hostError = (code: ErrorCode, extra: object = {}): Reply => ({
+  type: 'error',
+  id: '',
+  code,
+  message: `Host says ${code}.`,
+  ...extra,
+});
 
 /** browser.alarms as the controller uses it: what is set survives the worker; firing is up to the test. */
 class FakeAlarms implements ExpiryAlarms {
@@ -116,7 +130,15 @@ function entriesHoldingKeyOutsideItsOwn(writes: Record<string, unknown>[]): stri
     .map(([name]) => name);
 }
 
-function setup(options: { products?: typeof PRODUCTS; session?: MemorySession; transport?: FakeTransport; clock?: { now: number }; alarms?: FakeAlarms } = {}) {
+function setup(
+  options: {
+    products?: typeof PRODUCTS;
+    session?: MemorySession;
+    transport?: FakeTransport;
+    clock?: { now: number };
+    alarms?: FakeAlarms;
+  } = {},
+) {
   const clock = options.clock ?? { now: T0 };
   const timers: { at: number; fn: () => void; done: boolean }[] = [];
   const transport = options.transport ?? new FakeTransport();
@@ -172,8 +194,13 @@ const page = (key = KEY, productCode?: string) => ({
   ...(productCode ? { productCode } : {}),
 });
 /** A key only the vendor's redirect URL gave (no key page vouched for it): anyone can craft such a link. */
-const link = (key = KEY, productCode?: string) => ({ ...page(key, productCode), pageUrl: 'https://vendor.devpay.test/welcome', trust: 'needs-confirmation' as const });
-const activateRequests = (t: FakeTransport) => t.requests.filter((r): r is Extract<Request, { type: 'activate' }> => r.type === 'activate');
+const link = (key = KEY, productCode?: string) => ({
+  ...page(key, productCode),
+  pageUrl: 'https://vendor.devpay.test/welcome',
+  trust: 'needs-confirmation' as const,
+});
+const activateRequests = (t: FakeTransport) =>
+  t.requests.filter((r): r is Extract<Request, { type: 'activate' }> => r.type === 'activate');
 
 describe('activation controller', () => {
   it('success: activates, names the product in the badge and a notification, forgets the key', async () => {
@@ -181,10 +208,25 @@ describe('activation controller', () => {
     h.transport.activations.push(activated());
     expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
     expect(activateRequests(h.transport)).toEqual([
-      { type: 'activate', id: anyString(), key: KEY, productCode: 'ACMEBK01', pageUrl: page().pageUrl, keySource: 'key-page', capturedAt: T0 - 5_000, replace: false },
+      {
+        type: 'activate',
+        id: anyString(),
+        key: KEY,
+        productCode: 'ACMEBK01',
+        pageUrl: page().pageUrl,
+        keySource: 'key-page',
+        capturedAt: T0 - 5_000,
+        replace: false,
+      },
     ]);
     const row = await h.product('ACMEBK01');
-    expect(row).toMatchObject({ state: 'activated', activatedAt: '2026-11-27T20:00:00.000Z', accessKeyId: 'AKIA************WXYZ', keyHeld: false, key: null });
+    expect(row).toMatchObject({
+      state: 'activated',
+      activatedAt: '2026-11-27T20:00:00.000Z',
+      accessKeyId: 'AKIA************WXYZ',
+      keyHeld: false,
+      key: null,
+    });
     expect(h.badges.at(-1)).toEqual({ text: '✓', title: 'Acme Backup activated' });
     expect(h.notifications).toEqual([expect.objectContaining({ title: 'Acme Backup activated' })]);
     const state = await h.controller.snapshot();
@@ -208,7 +250,9 @@ describe('activation controller', () => {
 
   it('already activated: waits for the customer, replaces only on confirm', async () => {
     const h = setup();
-    h.transport.activations.push(hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEBK01', name: 'Acme Backup' } }));
+    h.transport.activations.push(
+      hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEBK01', name: 'Acme Backup' } }),
+    );
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
     expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-replace', keyHeld: true, key: null });
     expect(h.badges.at(-1)!.text).toBe('!');
@@ -242,7 +286,11 @@ describe('activation controller', () => {
       h.transport.activations.push(hostError(code, { activateUrl: 'https://www.devpay.test/dp-activate' }));
       await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
       const row = await h.product('ACMEBK01');
-      expect(row).toMatchObject({ state: 'failed', keyHeld: false, error: { code, message: `Host says ${code}.`, nextStep: 'new-key' } });
+      expect(row).toMatchObject({
+        state: 'failed',
+        keyHeld: false,
+        error: { code, message: `Host says ${code}.`, nextStep: 'new-key' },
+      });
       await h.controller.retry('ACMEBK01');
       expect(activateRequests(h.transport)).toHaveLength(1);
       expect((await h.controller.snapshot()).activateUrl).toBe('https://www.devpay.test/dp-activate');
@@ -253,7 +301,12 @@ describe('activation controller', () => {
     const h = setup();
     h.transport.activations.push(hostError('SERVICE_UNAVAILABLE'), activated());
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
-    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, key: null, error: { nextStep: 'retry' } });
+    expect(await h.product('ACMEBK01')).toMatchObject({
+      state: 'failed',
+      keyHeld: true,
+      key: null,
+      error: { nextStep: 'retry' },
+    });
     await h.controller.retry('ACMEBK01');
     expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
   });
@@ -264,7 +317,13 @@ describe('activation controller', () => {
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
     const state = await h.controller.snapshot();
     expect(state.host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed', route: null });
-    expect(state.products[0]).toMatchObject({ code: 'ACMEBK01', state: 'fallback', keyHeld: true, key: KEY, error: { code: 'HOST_UNAVAILABLE', nextStep: 'install' } });
+    expect(state.products[0]).toMatchObject({
+      code: 'ACMEBK01',
+      state: 'fallback',
+      keyHeld: true,
+      key: KEY,
+      error: { code: 'HOST_UNAVAILABLE', nextStep: 'install' },
+    });
     expect(state.products[1]).toMatchObject({ code: 'ACMEPV02', key: null });
     expect(h.notifications.at(-1)!.message).not.toContain(KEY);
 
@@ -284,7 +343,11 @@ describe('activation controller', () => {
     const h = setup();
     h.transport.activations.push(new HostUnavailableError('timeout'));
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
-    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, error: { code: 'HOST_TIMEOUT', nextStep: 'retry' } });
+    expect(await h.product('ACMEBK01')).toMatchObject({
+      state: 'failed',
+      keyHeld: true,
+      error: { code: 'HOST_TIMEOUT', nextStep: 'retry' },
+    });
   });
 
   it('forgets a held key when its hour is over, in memory and in storage.session', async () => {
@@ -292,12 +355,19 @@ describe('activation controller', () => {
     h.transport.activations.push(new HostUnavailableError('not-installed'));
     await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
     await h.controller.flushed();
-    expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: page().pageUrl, keySource: 'key-page' } });
+    expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({
+      ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: page().pageUrl, keySource: 'key-page' },
+    });
 
     h.advance(ACTIVATION_KEY_LIFETIME_MS - 10_000);
     expect(await h.product('ACMEBK01')).toMatchObject({ state: 'fallback', key: KEY });
     h.advance(10_000);
-    expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, key: null, error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' } });
+    expect(await h.product('ACMEBK01')).toMatchObject({
+      state: 'failed',
+      keyHeld: false,
+      key: null,
+      error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' },
+    });
     await h.controller.flushed();
     expect(h.session.data.has(SESSION_KEYS.keys)).toBe(false);
     expect(h.session.dump()).not.toContain(KEY);
@@ -340,7 +410,11 @@ describe('activation controller', () => {
     while (activateRequests(transport).length === 0) await new Promise((r) => setTimeout(r, 5));
     await first.controller.flushed();
     const second = setup({ session });
-    expect(await second.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: true, error: { code: 'INTERRUPTED', nextStep: 'retry' } });
+    expect(await second.product('ACMEBK01')).toMatchObject({
+      state: 'failed',
+      keyHeld: true,
+      error: { code: 'INTERRUPTED', nextStep: 'retry' },
+    });
   });
 
   it('without a product code: one configured product is assumed; with several, the host names it', async () => {
@@ -350,7 +424,9 @@ describe('activation controller', () => {
     expect(activateRequests(single.transport)[0]!.productCode).toBe('ACMEBK01');
 
     const several = setup();
-    several.transport.activations.push(hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEPV02', name: 'Acme Photo Vault' } }));
+    several.transport.activations.push(
+      hostError('ALREADY_ACTIVATED', { product: { code: 'ACMEPV02', name: 'Acme Photo Vault' } }),
+    );
     await several.controller.acceptKey(page(KEY));
     expect(activateRequests(several.transport)[0]!.productCode).toBeUndefined();
     const state = await several.controller.snapshot();
@@ -380,7 +456,9 @@ describe('activation controller', () => {
 
   it('does not send a key captured over an hour ago', async () => {
     const h = setup();
-    expect(await h.controller.acceptKey({ ...page(), capturedAt: T0 - ACTIVATION_KEY_LIFETIME_MS - 1 })).toBe('too-old');
+    expect(await h.controller.acceptKey({ ...page(), capturedAt: T0 - ACTIVATION_KEY_LIFETIME_MS - 1 })).toBe(
+      'too-old',
+    );
     expect(h.transport.requests).toEqual([]);
   });
 
@@ -410,11 +488,25 @@ describe('activation controller', () => {
     ]);
     h.transport.unavailable = new HostUnavailableError('not-installed');
     await h.controller.refreshHost();
-    expect((await h.controller.snapshot()).host).toEqual({ state: 'unreachable', version: null, reason: 'not-installed', route: null });
+    expect((await h.controller.snapshot()).host).toEqual({
+      state: 'unreachable',
+      version: null,
+      reason: 'not-installed',
+      route: null,
+    });
   });
 
   it('every host error code is handled with a next step', async () => {
-    const codes: ErrorCode[] = ['BUSY', 'KEYCHAIN_LOCKED', 'KEYCHAIN_UNAVAILABLE', 'STORAGE_FAILED', 'VENDOR_CONFIGURATION', 'CALLER_NOT_ALLOWED', 'BAD_MESSAGE', 'INTERNAL'];
+    const codes: ErrorCode[] = [
+      'BUSY',
+      'KEYCHAIN_LOCKED',
+      'KEYCHAIN_UNAVAILABLE',
+      'STORAGE_FAILED',
+      'VENDOR_CONFIGURATION',
+      'CALLER_NOT_ALLOWED',
+      'BAD_MESSAGE',
+      'INTERNAL',
+    ];
     for (const code of codes) {
       const h = setup();
       h.transport.activations.push(hostError(code));
@@ -431,13 +523,25 @@ describe('activation controller', () => {
       const h = setup();
       expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('held');
       expect(activateRequests(h.transport)).toEqual([]);
-      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-key', keyHeld: true, key: null, error: null });
+      expect(await h.product('ACMEBK01')).toMatchObject({
+        state: 'confirm-key',
+        keyHeld: true,
+        key: null,
+        error: null,
+      });
       expect(h.badges.at(-1)).toEqual({ text: '!', title: 'Acme Backup: action needed. Open to see what to do.' });
       expect(h.notifications.at(-1)).toMatchObject({ title: 'Acme Backup: action needed' });
       expect(JSON.stringify(h.notifications)).not.toContain(KEY);
       // Held like any key: only in the storage.session entry meant for it.
       await h.controller.flushed();
-      expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({ ACMEBK01: { key: KEY, capturedAt: T0 - 5_000, pageUrl: 'https://vendor.devpay.test/welcome', keySource: 'redirect-url' } });
+      expect(h.session.data.get(SESSION_KEYS.keys)).toEqual({
+        ACMEBK01: {
+          key: KEY,
+          capturedAt: T0 - 5_000,
+          pageUrl: 'https://vendor.devpay.test/welcome',
+          keySource: 'redirect-url',
+        },
+      });
       expect(entriesHoldingKeyOutsideItsOwn(h.session.writes)).toEqual([]);
     });
 
@@ -452,7 +556,9 @@ describe('activation controller', () => {
       h.transport.activations.push(hostError('ALREADY_ACTIVATED'), activated());
       await h.controller.confirmKey('ACMEBK01');
       // Confirmed by the customer, it is still a redirect URL's key for the host (a pending reactivation does not cover it).
-      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false, keySource: 'redirect-url' })]);
+      expect(activateRequests(h.transport)).toEqual([
+        expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false, keySource: 'redirect-url' }),
+      ]);
       // Already activated: replacing still needs its own confirmation, and confirming the key again does nothing.
       expect(await h.product('ACMEBK01')).toMatchObject({ state: 'confirm-replace', keyHeld: true });
       await h.controller.confirmKey('ACMEBK01');
@@ -501,7 +607,15 @@ describe('activation controller', () => {
       h.transport.activations.push(activated());
       expect(await h.controller.acceptKey(page(KEY, 'ACMEBK01'))).toBe('started');
       // Sent as the key page's key, from the key page.
-      expect(activateRequests(h.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01', replace: false, keySource: 'key-page', pageUrl: page().pageUrl })]);
+      expect(activateRequests(h.transport)).toEqual([
+        expect.objectContaining({
+          key: KEY,
+          productCode: 'ACMEBK01',
+          replace: false,
+          keySource: 'key-page',
+          pageUrl: page().pageUrl,
+        }),
+      ]);
       expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated' });
       // The link again is only a repeat.
       expect(await h.controller.acceptKey(link(KEY, 'ACMEBK01'))).toBe('repeat');
@@ -544,7 +658,9 @@ describe('activation controller', () => {
       expect(second.badges.at(-1)!.text).toBe('!');
       second.transport.activations.push(activated());
       await second.controller.confirmKey('ACMEBK01');
-      expect(activateRequests(second.transport)).toEqual([expect.objectContaining({ key: KEY, productCode: 'ACMEBK01' })]);
+      expect(activateRequests(second.transport)).toEqual([
+        expect.objectContaining({ key: KEY, productCode: 'ACMEBK01' }),
+      ]);
     });
   });
 
@@ -556,7 +672,12 @@ describe('activation controller', () => {
       await h.controller.acceptKey(page(KEY, 'ACMEBK01'));
       expect(await h.product('ACMEBK01')).toMatchObject({ state: 'activated', route: 'loopback' });
       expect(await h.product('ACMEPV02')).toMatchObject({ route: null });
-      expect((await h.controller.snapshot()).host).toEqual({ state: 'reachable', version: '0.9.1', reason: null, route: 'loopback' });
+      expect((await h.controller.snapshot()).host).toEqual({
+        state: 'reachable',
+        version: '0.9.1',
+        reason: null,
+        route: 'loopback',
+      });
       await h.controller.flushed();
 
       const again = setup({ session: h.session, transport: h.transport });
@@ -628,7 +749,12 @@ describe('activation controller', () => {
       const when = alarms.alarms.get(ALARM)!;
       const woken = setup({ session, alarms, clock: { now: when } });
       expect(await woken.controller.handleAlarm(ALARM)).toBe(true);
-      expect(await woken.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, key: null, error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' } });
+      expect(await woken.product('ACMEBK01')).toMatchObject({
+        state: 'failed',
+        keyHeld: false,
+        key: null,
+        error: { code: 'KEY_EXPIRED_LOCAL', nextStep: 'new-key' },
+      });
       await woken.controller.flushed();
       expect(woken.changes.count).toBeGreaterThan(0);
       expect(session.dump()).not.toContain(KEY);
@@ -646,7 +772,11 @@ describe('activation controller', () => {
       // The clock moves on without the timers running.
       h.clock.now = h.alarms.alarms.get(ALARM)!;
       expect(await h.controller.handleAlarm(ALARM)).toBe(true);
-      expect(await h.product('ACMEBK01')).toMatchObject({ state: 'failed', keyHeld: false, error: { code: 'KEY_EXPIRED_LOCAL' } });
+      expect(await h.product('ACMEBK01')).toMatchObject({
+        state: 'failed',
+        keyHeld: false,
+        error: { code: 'KEY_EXPIRED_LOCAL' },
+      });
       await h.controller.flushed();
       expect(h.changes.count).toBeGreaterThan(before);
       expect(h.session.dump()).not.toContain(KEY);

@@ -6,15 +6,36 @@
  * where "never reached the host" comes from.
  */
 import { describe, expect, it } from 'vitest';
-import { FallbackTransport, LOOPBACK_FALLBACK_REASONS, shouldTryLoopback } from '../extension/lib/fallback-transport.ts';
-import { HostUnavailableError, NativeHostTransport, type HostTransport, type NativePortLike } from '../extension/lib/host-transport.ts';
+import {
+  FallbackTransport,
+  LOOPBACK_FALLBACK_REASONS,
+  shouldTryLoopback,
+} from '../extension/lib/fallback-transport.ts';
+import {
+  HostUnavailableError,
+  NativeHostTransport,
+  type HostTransport,
+  type NativePortLike,
+} from '../extension/lib/host-transport.ts';
 import { HOST_UNAVAILABLE_REASONS, type HostUnavailableReason } from '../extension/lib/runtime-messages.ts';
 import { PROTOCOL_VERSION, type Reply, type Request } from '../shared/messages.ts';
 
 const KEY = 'ADMAY7DVLJTWHJ76MMBMQYT5LATA';
-const activate = (id = 'a1'): Request => ({ type: 'activate', id, key: KEY, productCode: 'ACMEBK01', capturedAt: 1, replace: false });
+const activate = (id = 'a1'): Request => ({
+  type: 'activate',
+  id,
+  key: KEY,
+  productCode: 'ACMEBK01',
+  capturedAt: 1,
+  replace: false,
+});
 const status = (id = 's1'): Request => ({ type: 'status', id });
-const hello = (id = 'h1'): Request => ({ type: 'hello', id, protocol: PROTOCOL_VERSION, client: 'devpay-extension/test' });
+const hello = (id = 'h1'): Request => ({
+  type: 'hello',
+  id,
+  protocol: PROTOCOL_VERSION,
+  client: 'devpay-extension/test',
+});
 
 const activatedReply = (id: string): Reply => ({
   type: 'activated',
@@ -33,7 +54,8 @@ const helloReply = (id: string): Reply => ({
   products: [{ code: 'ACMEBK01', name: 'Acme Backup' }],
   activateUrl: 'https://www.devpay.test:8443/dp-activate',
 });
-const healthy = (m: Request): Reply => (m.type === 'activate' ? activatedReply(m.id) : m.type === 'status' ? statusReply(m.id) : helloReply(m.id));
+const healthy = (m: Request): Reply =>
+  m.type === 'activate' ? activatedReply(m.id) : m.type === 'status' ? statusReply(m.id) : helloReply(m.id);
 
 /** Answers like a healthy host, or fails with `failure`; records what it was asked. */
 class FakeTransport implements HostTransport {
@@ -70,15 +92,18 @@ describe('fallback transport: native messaging, then the loopback channel', () =
     expect(transport.routeOf('a1')).toBe('native');
   });
 
-  it.each(LOOPBACK_FALLBACK_REASONS)('native %s, loopback listening: the key goes through the loopback channel', async (reason) => {
-    const native = new FakeTransport(notThere(reason));
-    const loopback = new FakeTransport();
-    const transport = new FallbackTransport({ native, loopback });
-    expect(await transport.request(activate('a1'))).toMatchObject({ type: 'activated', id: 'a1' });
-    expect(loopback.requests).toEqual([activate('a1')]);
-    expect(transport.lastRoute).toBe('loopback');
-    expect(transport.routeOf('a1')).toBe('loopback');
-  });
+  it.each(LOOPBACK_FALLBACK_REASONS)(
+    'native %s, loopback listening: the key goes through the loopback channel',
+    async (reason) => {
+      const native = new FakeTransport(notThere(reason));
+      const loopback = new FakeTransport();
+      const transport = new FallbackTransport({ native, loopback });
+      expect(await transport.request(activate('a1'))).toMatchObject({ type: 'activated', id: 'a1' });
+      expect(loopback.requests).toEqual([activate('a1')]);
+      expect(transport.lastRoute).toBe('loopback');
+      expect(transport.routeOf('a1')).toBe('loopback');
+    },
+  );
 
   it('both unavailable: the native reason is what the caller hears (for the fallback), and no route', async () => {
     const native = new FakeTransport();
@@ -95,14 +120,20 @@ describe('fallback transport: native messaging, then the loopback channel', () =
   });
 
   it('a loopback host that was reached but failed: its failure is what happened to the request', async () => {
-    const transport = new FallbackTransport({ native: new FakeTransport(notThere('not-installed')), loopback: new FakeTransport(new HostUnavailableError('timeout')) });
+    const transport = new FallbackTransport({
+      native: new FakeTransport(notThere('not-installed')),
+      loopback: new FakeTransport(new HostUnavailableError('timeout')),
+    });
     expect((await failureOf(transport.request(activate()))).reason).toBe('timeout');
   });
 
   it('never retries through the loopback channel once the request may have reached the native host', async () => {
     for (const reason of HOST_UNAVAILABLE_REASONS) {
       const loopback = new FakeTransport();
-      const transport = new FallbackTransport({ native: new FakeTransport(new HostUnavailableError(reason)), loopback });
+      const transport = new FallbackTransport({
+        native: new FakeTransport(new HostUnavailableError(reason)),
+        loopback,
+      });
       expect((await failureOf(transport.request(activate()))).reason, reason).toBe(reason);
       expect(loopback.requests, reason).toEqual([]);
     }
@@ -162,7 +193,8 @@ function nativeTransport(behaviour: 'missing' | 'exits-on-activate') {
       ports.push(port);
       return port;
     },
-    lastErrorMessage: () => (behaviour === 'missing' ? 'Specified native messaging host not found.' : 'Native host has exited.'),
+    lastErrorMessage: () =>
+      behaviour === 'missing' ? 'Specified native messaging host not found.' : 'Native host has exited.',
     newId: () => 'handshake',
     client: 'devpay-extension/test',
     handshakeTimeoutMs: 300,

@@ -10,7 +10,12 @@ import { extensionBuildConfig } from '../extension/build-config.ts';
 import { createFramePolicy } from '../extension/lib/frame-policy.ts';
 import { KeyPairing, type PairedKey } from '../extension/lib/key-pairing.ts';
 import { readRedirectParams } from '../extension/lib/redirect-params.ts';
-import { checkContentMessage, createSenderCheck, type AcceptedKey, type SenderLike } from '../extension/lib/sender-check.ts';
+import {
+  checkContentMessage,
+  createSenderCheck,
+  type AcceptedKey,
+  type SenderLike,
+} from '../extension/lib/sender-check.ts';
 import { parseVendorConfig } from '../shared/config.ts';
 
 const config = extensionBuildConfig(parseVendorConfig(JSON.parse(readFileSync('shared/config/demo.json', 'utf8'))));
@@ -36,17 +41,28 @@ const keyFound = (key = KEY, more: object = {}) => ({ type: 'devpay:key-found', 
 
 describe('sender check', () => {
   it('accepts our content script in a key page frame and in a redirect frame', () => {
-    expect(check(pageSender(CONFIRMATION))).toMatchObject({ kind: 'page', tabId: 7, frameId: 1, keyPage: true, redirectPage: false });
+    expect(check(pageSender(CONFIRMATION))).toMatchObject({
+      kind: 'page',
+      tabId: 7,
+      frameId: 1,
+      keyPage: true,
+      redirectPage: false,
+    });
     expect(check(pageSender(REDIRECT))).toMatchObject({ kind: 'page', keyPage: false, redirectPage: true });
     expect(check(pageSender('https://www.devpay.test/dp-activate?x=1'))).toMatchObject({ kind: 'page', keyPage: true });
   });
 
   it('ignores the port, as the manifest does', () => {
-    expect(check(pageSender('https://aws-portal.devpay.test:8443/gp/aws/user/subscription/x'))).toMatchObject({ kind: 'page' });
+    expect(check(pageSender('https://aws-portal.devpay.test:8443/gp/aws/user/subscription/x'))).toMatchObject({
+      kind: 'page',
+    });
   });
 
   it('refuses other extensions, even on an allowed page', () => {
-    expect(check(pageSender(CONFIRMATION, { id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }))).toEqual({ kind: 'refused', reason: 'other-extension' });
+    expect(check(pageSender(CONFIRMATION, { id: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' }))).toEqual({
+      kind: 'refused',
+      reason: 'other-extension',
+    });
     expect(check(pageSender(CONFIRMATION, { id: undefined }))).toEqual({ kind: 'refused', reason: 'other-extension' });
   });
 
@@ -70,55 +86,114 @@ describe('sender check', () => {
 
   it('refuses sandboxed frames and frames whose origin is not their URL', () => {
     expect(check(pageSender(CONFIRMATION, { origin: 'null' }))).toEqual({ kind: 'refused', reason: 'opaque-origin' });
-    expect(check(pageSender(CONFIRMATION, { origin: 'https://evil.test' }))).toEqual({ kind: 'refused', reason: 'origin-mismatch' });
+    expect(check(pageSender(CONFIRMATION, { origin: 'https://evil.test' }))).toEqual({
+      kind: 'refused',
+      reason: 'origin-mismatch',
+    });
   });
 
   it('knows our own extension pages, and nobody else’s', () => {
-    expect(check({ id: EXT, url: `chrome-extension://${EXT}/popup.html`, origin: `chrome-extension://${EXT}` })).toEqual({ kind: 'extension-page' });
+    expect(
+      check({ id: EXT, url: `chrome-extension://${EXT}/popup.html`, origin: `chrome-extension://${EXT}` }),
+    ).toEqual({ kind: 'extension-page' });
     // A popup opened in a tab has a tab: still our page.
-    expect(check({ id: EXT, url: `chrome-extension://${EXT}/popup.html`, tab: { id: 3 } })).toEqual({ kind: 'extension-page' });
-    expect(check({ id: EXT, url: 'chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/popup.html' })).toMatchObject({ kind: 'refused' });
+    expect(check({ id: EXT, url: `chrome-extension://${EXT}/popup.html`, tab: { id: 3 } })).toEqual({
+      kind: 'extension-page',
+    });
+    expect(check({ id: EXT, url: 'chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/popup.html' })).toMatchObject({
+      kind: 'refused',
+    });
   });
 });
 
 describe('content messages', () => {
   it('takes a key from a key page, never a product code it claims', () => {
-    const verdict = checkContentMessage(keyFound(KEY, { productCode: 'ACMEPV02' }), check(pageSender(CONFIRMATION)), now);
+    const verdict = checkContentMessage(
+      keyFound(KEY, { productCode: 'ACMEPV02' }),
+      check(pageSender(CONFIRMATION)),
+      now,
+    );
     expect(verdict).toEqual({
       kind: 'key',
-      accepted: { key: KEY, source: 'key-page', tabId: 7, pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html', capturedAt: now - 1000 },
+      accepted: {
+        key: KEY,
+        source: 'key-page',
+        tabId: 7,
+        pageUrl: 'https://aws-portal.devpay.test/gp/aws/user/subscription/confirm.html',
+        capturedAt: now - 1000,
+      },
     });
   });
 
   it('takes key and product code from the redirect URL the browser reports, and keeps the key out of pageUrl', () => {
     const verdict = checkContentMessage(keyFound(KEY, { productCode: 'ACMEBK01' }), check(pageSender(REDIRECT)), now);
-    expect(verdict).toMatchObject({ kind: 'key', accepted: { key: KEY, productCode: 'ACMEBK01', source: 'redirect', pageUrl: 'https://vendor.devpay.test/welcome' } });
+    expect(verdict).toMatchObject({
+      kind: 'key',
+      accepted: {
+        key: KEY,
+        productCode: 'ACMEBK01',
+        source: 'redirect',
+        pageUrl: 'https://vendor.devpay.test/welcome',
+      },
+    });
     expect(JSON.stringify(verdict).split(KEY).length).toBe(2);
   });
 
   it('refuses a redirect frame claiming a key or product its URL does not carry', () => {
-    expect(checkContentMessage(keyFound(OTHER_KEY), check(pageSender(REDIRECT)), now)).toEqual({ kind: 'refused', reason: 'key-not-in-url' });
-    expect(checkContentMessage(keyFound(KEY, { productCode: 'ACMEPV02' }), check(pageSender(REDIRECT)), now)).toEqual({ kind: 'refused', reason: 'product-not-in-url' });
-    expect(checkContentMessage(keyFound(KEY), check(pageSender('https://vendor.devpay.test/welcome')), now)).toEqual({ kind: 'refused', reason: 'key-not-in-url' });
+    expect(checkContentMessage(keyFound(OTHER_KEY), check(pageSender(REDIRECT)), now)).toEqual({
+      kind: 'refused',
+      reason: 'key-not-in-url',
+    });
+    expect(checkContentMessage(keyFound(KEY, { productCode: 'ACMEPV02' }), check(pageSender(REDIRECT)), now)).toEqual({
+      kind: 'refused',
+      reason: 'product-not-in-url',
+    });
+    expect(checkContentMessage(keyFound(KEY), check(pageSender('https://vendor.devpay.test/welcome')), now)).toEqual({
+      kind: 'refused',
+      reason: 'key-not-in-url',
+    });
   });
 
   it('refuses malformed messages, keys and times', () => {
     const role = check(pageSender(CONFIRMATION));
-    expect(checkContentMessage(keyFound(KEY, { extra: 1 }), role, now)).toEqual({ kind: 'refused', reason: 'bad-message' });
-    expect(checkContentMessage({ type: 'popup:confirm-replace', product: 'ACMEBK01' }, role, now)).toEqual({ kind: 'refused', reason: 'bad-message' });
-    expect(checkContentMessage(keyFound('ADMAY7DV-LJTWHJ76'), role, now)).toEqual({ kind: 'refused', reason: 'malformed-key' });
+    expect(checkContentMessage(keyFound(KEY, { extra: 1 }), role, now)).toEqual({
+      kind: 'refused',
+      reason: 'bad-message',
+    });
+    expect(checkContentMessage({ type: 'popup:confirm-replace', product: 'ACMEBK01' }, role, now)).toEqual({
+      kind: 'refused',
+      reason: 'bad-message',
+    });
+    expect(checkContentMessage(keyFound('ADMAY7DV-LJTWHJ76'), role, now)).toEqual({
+      kind: 'refused',
+      reason: 'malformed-key',
+    });
     expect(checkContentMessage(keyFound(KEY + 'ABC'), role, now)).toEqual({ kind: 'refused', reason: 'malformed-key' });
-    expect(checkContentMessage({ ...keyFound(), capturedAt: now - 3_600_000 }, role, now)).toEqual({ kind: 'refused', reason: 'implausible-time' });
-    expect(checkContentMessage({ ...keyFound(), capturedAt: now + 600_000 }, role, now)).toEqual({ kind: 'refused', reason: 'implausible-time' });
+    expect(checkContentMessage({ ...keyFound(), capturedAt: now - 3_600_000 }, role, now)).toEqual({
+      kind: 'refused',
+      reason: 'implausible-time',
+    });
+    expect(checkContentMessage({ ...keyFound(), capturedAt: now + 600_000 }, role, now)).toEqual({
+      kind: 'refused',
+      reason: 'implausible-time',
+    });
   });
 
   it('refuses everything from a refused sender, and popup-only senders for page messages', () => {
-    expect(checkContentMessage(keyFound(), check(pageSender('https://evil.test/')), now)).toMatchObject({ kind: 'refused' });
+    expect(checkContentMessage(keyFound(), check(pageSender('https://evil.test/')), now)).toMatchObject({
+      kind: 'refused',
+    });
     expect(checkContentMessage(keyFound(), { kind: 'extension-page' }, now)).toMatchObject({ kind: 'refused' });
   });
 
   it('passes on "two keys, none taken" from a key page', () => {
-    expect(checkContentMessage({ type: 'devpay:key-not-taken', reason: 'ambiguous', capturedAt: now }, check(pageSender(CONFIRMATION)), now)).toEqual({
+    expect(
+      checkContentMessage(
+        { type: 'devpay:key-not-taken', reason: 'ambiguous', capturedAt: now },
+        check(pageSender(CONFIRMATION)),
+        now,
+      ),
+    ).toEqual({
       kind: 'not-taken',
       reason: 'ambiguous',
       tabId: 7,
@@ -129,8 +204,14 @@ describe('content messages', () => {
 describe('frame policy (content script)', () => {
   const policy = createFramePolicy(config);
   it('runs in allowed frames only', () => {
-    expect(policy({ url: CONFIRMATION, origin: 'https://aws-portal.devpay.test' })).toEqual({ keyPage: true, redirectPage: false });
-    expect(policy({ url: REDIRECT, origin: 'https://vendor.devpay.test' })).toEqual({ keyPage: false, redirectPage: true });
+    expect(policy({ url: CONFIRMATION, origin: 'https://aws-portal.devpay.test' })).toEqual({
+      keyPage: true,
+      redirectPage: false,
+    });
+    expect(policy({ url: REDIRECT, origin: 'https://vendor.devpay.test' })).toEqual({
+      keyPage: false,
+      redirectPage: true,
+    });
     expect(policy({ url: 'https://evil.test/', origin: 'https://evil.test' })).toBeNull();
   });
   it('bails out in sandboxed and srcdoc frames', () => {
@@ -143,15 +224,31 @@ describe('frame policy (content script)', () => {
 describe('redirect URL', () => {
   it('reads ActivationKey and ProductCode', () => {
     expect(readRedirectParams(REDIRECT)).toEqual({ ok: true, key: KEY, productCode: 'ACMEBK01' });
-    expect(readRedirectParams(`https://v.test/w?activationkey=%E2%80%8B${KEY}%20&productcode=ACMEBK01`)).toEqual({ ok: true, key: KEY, productCode: 'ACMEBK01' });
+    expect(readRedirectParams(`https://v.test/w?activationkey=%E2%80%8B${KEY}%20&productcode=ACMEBK01`)).toEqual({
+      ok: true,
+      key: KEY,
+      productCode: 'ACMEBK01',
+    });
     expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}`)).toEqual({ ok: true, key: KEY });
   });
   it('takes nothing when unclear or malformed', () => {
     expect(readRedirectParams('https://v.test/w')).toEqual({ ok: false, reason: 'no-key' });
-    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ActivationKey=${OTHER_KEY}`)).toEqual({ ok: false, reason: 'ambiguous' });
-    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ActivationKey=${KEY}`)).toEqual({ ok: true, key: KEY });
-    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}XYZ`)).toEqual({ ok: false, reason: 'malformed-key' });
-    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ProductCode=A-B`)).toEqual({ ok: false, reason: 'malformed-product' });
+    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ActivationKey=${OTHER_KEY}`)).toEqual({
+      ok: false,
+      reason: 'ambiguous',
+    });
+    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ActivationKey=${KEY}`)).toEqual({
+      ok: true,
+      key: KEY,
+    });
+    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}XYZ`)).toEqual({
+      ok: false,
+      reason: 'malformed-key',
+    });
+    expect(readRedirectParams(`https://v.test/w?ActivationKey=${KEY}&ProductCode=A-B`)).toEqual({
+      ok: false,
+      reason: 'malformed-product',
+    });
     expect(readRedirectParams('not a url')).toEqual({ ok: false, reason: 'no-key' });
   });
 });
@@ -177,10 +274,30 @@ describe('pairing the two frames of a confirmation page', () => {
     const fire = () => timers.filter((t) => !t.cleared).forEach((t) => t.fn());
     return { pairing, sent, mismatches, timers, fire };
   }
-  const top = (key = KEY, tabId = 7): AcceptedKey => ({ key, source: 'key-page', tabId, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now });
-  const bottom = (key = KEY, tabId = 7): AcceptedKey => ({ key, productCode: 'ACMEBK01', source: 'redirect', tabId, pageUrl: 'https://vendor.devpay.test/welcome', capturedAt: now });
+  const top = (key = KEY, tabId = 7): AcceptedKey => ({
+    key,
+    source: 'key-page',
+    tabId,
+    pageUrl: 'https://aws-portal.devpay.test/x',
+    capturedAt: now,
+  });
+  const bottom = (key = KEY, tabId = 7): AcceptedKey => ({
+    key,
+    productCode: 'ACMEBK01',
+    source: 'redirect',
+    tabId,
+    pageUrl: 'https://vendor.devpay.test/welcome',
+    capturedAt: now,
+  });
 
-  const paired = { key: KEY, productCode: 'ACMEBK01', pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' };
+  const paired = {
+    key: KEY,
+    productCode: 'ACMEBK01',
+    pageUrl: 'https://aws-portal.devpay.test/x',
+    capturedAt: now,
+    tabId: 7,
+    trust: 'trusted',
+  };
 
   it('top frame first: waits, then pairs with the bottom frame’s product code', () => {
     const h = harness();
@@ -209,7 +326,16 @@ describe('pairing the two frames of a confirmation page', () => {
     const h = harness();
     expect(h.pairing.offer(bottom())).toBe('waiting');
     h.fire();
-    expect(h.sent).toEqual([{ key: KEY, productCode: 'ACMEBK01', pageUrl: 'https://vendor.devpay.test/welcome', capturedAt: now, tabId: 7, trust: 'needs-confirmation' }]);
+    expect(h.sent).toEqual([
+      {
+        key: KEY,
+        productCode: 'ACMEBK01',
+        pageUrl: 'https://vendor.devpay.test/welcome',
+        capturedAt: now,
+        tabId: 7,
+        trust: 'needs-confirmation',
+      },
+    ]);
     // The key page showing the same key after the wait still vouches for it.
     expect(h.pairing.offer(top())).toBe('paired');
     expect(h.sent[1]).toEqual(paired);
@@ -220,7 +346,9 @@ describe('pairing the two frames of a confirmation page', () => {
     h.pairing.offer(top());
     expect(h.timers[0]!.ms).toBeLessThanOrEqual(3000);
     h.fire();
-    expect(h.sent).toEqual([{ key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' }]);
+    expect(h.sent).toEqual([
+      { key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' },
+    ]);
   });
 
   it('different keys in the frames of one tab: the bottom frame is ignored', () => {
@@ -239,7 +367,9 @@ describe('pairing the two frames of a confirmation page', () => {
     expect(h.pairing.offer(top(KEY))).toBe('mismatch');
     expect(h.mismatches).toEqual([7]);
     h.fire();
-    expect(h.sent).toEqual([{ key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' }]);
+    expect(h.sent).toEqual([
+      { key: KEY, pageUrl: 'https://aws-portal.devpay.test/x', capturedAt: now, tabId: 7, trust: 'trusted' },
+    ]);
   });
 
   it('two redirect URLs with different keys in one tab: neither is taken', () => {

@@ -4,7 +4,12 @@
  * browsers' error strings turned into reasons the popup can explain.
  */
 import { describe, expect, it } from 'vitest';
-import { HostUnavailableError, NativeHostTransport, unavailableReasonOf, type NativePortLike } from '../extension/lib/host-transport.ts';
+import {
+  HostUnavailableError,
+  NativeHostTransport,
+  unavailableReasonOf,
+  type NativePortLike,
+} from '../extension/lib/host-transport.ts';
 import { PROTOCOL_VERSION, type Reply, type Request } from '../shared/messages.ts';
 
 type Host = (message: Request) => unknown;
@@ -66,7 +71,15 @@ const goodHost: Host = (m) => {
   return undefined;
 };
 
-function setup(host: Host, options: { lastError?: string; connectThrows?: string; idleMs?: number; timeouts?: Partial<Record<Request['type'], number>> } = {}) {
+function setup(
+  host: Host,
+  options: {
+    lastError?: string;
+    connectThrows?: string;
+    idleMs?: number;
+    timeouts?: Partial<Record<Request['type'], number>>;
+  } = {},
+) {
   const ports: FakePort[] = [];
   let n = 0;
   const transport = new NativeHostTransport({
@@ -87,7 +100,13 @@ function setup(host: Host, options: { lastError?: string; connectThrows?: string
 }
 
 const status = (id = 's1'): Request => ({ type: 'status', id });
-const activate = (id = 'a1'): Request => ({ type: 'activate', id, key: 'ADMAY7DVLJTWHJ76MMBMQYT5LATA', capturedAt: 1, replace: false });
+const activate = (id = 'a1'): Request => ({
+  type: 'activate',
+  id,
+  key: 'ADMAY7DVLJTWHJ76MMBMQYT5LATA',
+  capturedAt: 1,
+  replace: false,
+});
 
 async function reasonOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -107,19 +126,39 @@ describe('native messaging transport', () => {
     await transport.request(activate());
     expect(ports).toHaveLength(1);
     expect(ports[0]!.posted.map((m) => (m as Request).type)).toEqual(['hello', 'status', 'activate']);
-    expect(ports[0]!.posted[0]).toEqual({ type: 'hello', id: 'req-1', protocol: PROTOCOL_VERSION, client: 'devpay-extension/test' });
+    expect(ports[0]!.posted[0]).toEqual({
+      type: 'hello',
+      id: 'req-1',
+      protocol: PROTOCOL_VERSION,
+      client: 'devpay-extension/test',
+    });
   });
 
   it('answers a caller’s hello from the handshake of a live connection', async () => {
     const { transport, ports } = setup(goodHost);
-    expect(await transport.request({ type: 'hello', id: 'h1', protocol: PROTOCOL_VERSION })).toMatchObject({ type: 'hello', id: 'h1', hostVersion: '1.2.3' });
-    expect(await transport.request({ type: 'hello', id: 'h2', protocol: PROTOCOL_VERSION })).toMatchObject({ type: 'hello', id: 'h2' });
+    expect(await transport.request({ type: 'hello', id: 'h1', protocol: PROTOCOL_VERSION })).toMatchObject({
+      type: 'hello',
+      id: 'h1',
+      hostVersion: '1.2.3',
+    });
+    expect(await transport.request({ type: 'hello', id: 'h2', protocol: PROTOCOL_VERSION })).toMatchObject({
+      type: 'hello',
+      id: 'h2',
+    });
     expect(ports[0]!.posted).toHaveLength(1);
   });
 
   it('passes error replies through as replies', async () => {
     const { transport } = setup((m) =>
-      m.type === 'activate' ? { type: 'error', id: m.id, code: 'EXPIRED_KEY', message: 'The activation key has expired.', activateUrl: 'https://x.test/' } : goodHost(m),
+      m.type === 'activate'
+        ? {
+            type: 'error',
+            id: m.id,
+            code: 'EXPIRED_KEY',
+            message: 'The activation key has expired.',
+            activateUrl: 'https://x.test/',
+          }
+        : goodHost(m),
     );
     expect(await transport.request(activate())).toMatchObject({ type: 'error', code: 'EXPIRED_KEY' });
   });
@@ -140,7 +179,9 @@ describe('native messaging transport', () => {
     const pending = transport.request(status());
     ports[0]!.close('No such native application com.acme_demo.devpay_companion');
     expect(await reasonOf(pending)).toBe('not-installed');
-    expect(unavailableReasonOf('This extension does not have permission to use native application x')).toBe('forbidden');
+    expect(unavailableReasonOf('This extension does not have permission to use native application x')).toBe(
+      'forbidden',
+    );
   });
 
   it('fails cleanly when the browser refuses to connect at all', async () => {
@@ -149,23 +190,39 @@ describe('native messaging transport', () => {
   });
 
   it('refuses a host with another protocol version', async () => {
-    const { transport, ports } = setup((m) => (m.type === 'hello' ? helloReply(m.id, PROTOCOL_VERSION + 1) : goodHost(m)));
+    const { transport, ports } = setup((m) =>
+      m.type === 'hello' ? helloReply(m.id, PROTOCOL_VERSION + 1) : goodHost(m),
+    );
     expect(await reasonOf(transport.request(status()))).toBe('protocol-mismatch');
     expect(ports[0]!.disconnected).toBe(true);
-    const { transport: t2 } = setup((m) => ({ type: 'error', id: m.id, code: 'PROTOCOL_MISMATCH', message: 'Unsupported protocol.' }));
+    const { transport: t2 } = setup((m) => ({
+      type: 'error',
+      id: m.id,
+      code: 'PROTOCOL_MISMATCH',
+      message: 'Unsupported protocol.',
+    }));
     expect(await reasonOf(t2.request(status()))).toBe('protocol-mismatch');
-    const { transport: t3 } = setup((m) => ({ type: 'error', id: m.id, code: 'CALLER_NOT_ALLOWED', message: 'Not allowed.' }));
+    const { transport: t3 } = setup((m) => ({
+      type: 'error',
+      id: m.id,
+      code: 'CALLER_NOT_ALLOWED',
+      message: 'Not allowed.',
+    }));
     expect(await reasonOf(t3.request(status()))).toBe('forbidden');
   });
 
   it('stops talking to a host that breaks the protocol', async () => {
-    const { transport, ports } = setup((m) => (m.type === 'status' ? { type: 'status', id: m.id, hostVersion: '1', products: [], secret: 'x' } : goodHost(m)));
+    const { transport, ports } = setup((m) =>
+      m.type === 'status' ? { type: 'status', id: m.id, hostVersion: '1', products: [], secret: 'x' } : goodHost(m),
+    );
     expect(await reasonOf(transport.request(status()))).toBe('bad-reply');
     expect(ports[0]!.disconnected).toBe(true);
   });
 
   it('bounds every wait, and drops a host that does not answer', async () => {
-    const { transport, ports } = setup((m) => (m.type === 'activate' ? undefined : goodHost(m)), { timeouts: { activate: 150 } });
+    const { transport, ports } = setup((m) => (m.type === 'activate' ? undefined : goodHost(m)), {
+      timeouts: { activate: 150 },
+    });
     const started = Date.now();
     expect(await reasonOf(transport.request(activate()))).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(1000);
@@ -199,7 +256,9 @@ describe('native messaging transport', () => {
   });
 
   it('fails every waiting request when the host exits mid-way', async () => {
-    const { transport, ports } = setup((m) => (m.type === 'hello' ? helloReply(m.id) : undefined), { lastError: 'Native host has exited.' });
+    const { transport, ports } = setup((m) => (m.type === 'hello' ? helloReply(m.id) : undefined), {
+      lastError: 'Native host has exited.',
+    });
     await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION });
     const a = transport.request(activate('a1'));
     const b = transport.request(status('s1'));

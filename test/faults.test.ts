@@ -15,7 +15,11 @@ import { useTestServices, type TestCase } from './helpers/test-services.ts';
 const services = useTestServices('faults', { keytarInThisProcess: true });
 
 function activate(testCase: TestCase, key: string) {
-  return runCli(['activate', '--product', 'ACMEBK01', '--key', '-'], { env: testCase.env, input: `${key}\n`, timeoutMs: 90_000 });
+  return runCli(['activate', '--product', 'ACMEBK01', '--key', '-'], {
+    env: testCase.env,
+    input: `${key}\n`,
+    timeoutMs: 90_000,
+  });
 }
 
 async function storedId(testCase: TestCase): Promise<string> {
@@ -38,7 +42,9 @@ describe('a full disk', () => {
     const testCase = await services.newCase();
     await mkdir(testCase.dataDir, { mode: 0o700 });
     if (!tryMountTmpfs(testCase.dataDir, 256 * 1024)) {
-      context.skip('cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN); ENOSPC is covered by an injected failure in test/store.test.ts');
+      context.skip(
+        'cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN); ENOSPC is covered by an injected failure in test/store.test.ts',
+      );
       return;
     }
     try {
@@ -81,7 +87,9 @@ describe('parallel activations', () => {
   it('eight at once in eight processes: each finishes, and the stored set is whole and one of those issued', async () => {
     const testCase = await services.newCase();
     const issuedBefore = services.sim.issued.length;
-    const results = await Promise.all(Array.from({ length: 8 }, () => activate(testCase, services.sim.purchase('ACMEBK01'))));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => activate(testCase, services.sim.purchase('ACMEBK01'))),
+    );
     for (const r of results) expect([r.code, r.stderr]).toEqual([0, '']);
     const issued = services.sim.issued.slice(issuedBefore).map((s) => s.accessKeyId);
     expect(issued).toHaveLength(8);

@@ -1,7 +1,12 @@
 import { endianness } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { MAX_INBOUND_MESSAGE_BYTES, MAX_OUTBOUND_MESSAGE_BYTES } from '../shared/messages.ts';
-import { encodeFrame, FrameDecoder, FramingError, OutboundFrameTooLargeError } from '../native-host/messaging/framing.ts';
+import {
+  encodeFrame,
+  FrameDecoder,
+  FramingError,
+  OutboundFrameTooLargeError,
+} from '../native-host/messaging/framing.ts';
 import { BadJsonFrame } from '../native-host/protocol/bad-json.ts';
 
 const LE = endianness() === 'LE';
@@ -43,13 +48,19 @@ describe('FrameDecoder', () => {
 
   it('reassembles frames split at every byte, length prefix included', () => {
     const decoder = new FrameDecoder();
-    const stream = Buffer.concat([encodeFrame({ type: 'status', id: 'a' }), encodeFrame({ type: 'hello', id: 'b', text: 'ünï' })]);
+    const stream = Buffer.concat([
+      encodeFrame({ type: 'status', id: 'a' }),
+      encodeFrame({ type: 'hello', id: 'b', text: 'ünï' }),
+    ]);
     const got: unknown[] = [];
     for (let i = 0; i < stream.length; i++) got.push(...decoder.push(stream.subarray(i, i + 1)));
-    expect(got).toEqual([{ type: 'status', id: 'a' }, { type: 'hello', id: 'b', text: 'ünï' }]);
+    expect(got).toEqual([
+      { type: 'status', id: 'a' },
+      { type: 'hello', id: 'b', text: 'ünï' },
+    ]);
   });
 
-  it('handles a frame whose end and the next frame\'s partial prefix share a read', () => {
+  it("handles a frame whose end and the next frame's partial prefix share a read", () => {
     const decoder = new FrameDecoder();
     const a = encodeFrame({ a: 1 });
     const b = encodeFrame({ b: 2 });
@@ -86,7 +97,9 @@ describe('FrameDecoder', () => {
 
   it('reports bad JSON and bad UTF-8 per frame and keeps decoding the frames after them', () => {
     const decoder = new FrameDecoder();
-    const out = decoder.push(Buffer.concat([rawFrame('{"type":'), rawFrame(Buffer.from([0x22, 0xc3, 0x28, 0x22])), encodeFrame({ ok: 1 })]));
+    const out = decoder.push(
+      Buffer.concat([rawFrame('{"type":'), rawFrame(Buffer.from([0x22, 0xc3, 0x28, 0x22])), encodeFrame({ ok: 1 })]),
+    );
     expect(out).toHaveLength(3);
     expect(out[0]).toBeInstanceOf(BadJsonFrame);
     expect(out[1]).toBeInstanceOf(BadJsonFrame);

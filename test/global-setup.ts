@@ -9,5 +9,6 @@ export default function setup(): void {
   if (!existsSync('dist/devpay-companion.mjs') || !existsSync('.output/chrome-mv3/manifest.json')) {
     execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   }
-  if (!existsSync('.output/firefox-mv3/manifest.json')) execFileSync('npm', ['run', '--silent', 'build:firefox'], { stdio: 'inherit' });
+  if (!existsSync('.output/firefox-mv3/manifest.json'))
+    execFileSync('npm', ['run', '--silent', 'build:firefox'], { stdio: 'inherit' });
 }

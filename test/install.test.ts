@@ -4,22 +4,56 @@
  * the Windows registry commands as built, and the CLI end to end.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../shared/config.ts';
-import { BROWSERS, detectBrowsers, type BrowserId, type InstallPlatform, type OsName, type Scope } from '../native-host/install/browsers.ts';
-import { defaultHostScript, installForContext, launcherEnvironment, uninstallForContext } from '../native-host/install/this-machine.ts';
+import {
+  BROWSERS,
+  detectBrowsers,
+  type BrowserId,
+  type InstallPlatform,
+  type OsName,
+  type Scope,
+} from '../native-host/install/browsers.ts';
+import {
+  defaultHostScript,
+  installForContext,
+  launcherEnvironment,
+  uninstallForContext,
+} from '../native-host/install/this-machine.ts';
 import { resolveSettings as resolveHostContext } from '../native-host/settings.ts';
 import { InstallError } from '../native-host/install/errors.ts';
 import { installHost } from '../native-host/install/install.ts';
-import { defaultInstallDir, launcherPath, planTargets, recordPath, type HostLayout } from '../native-host/install/layout.ts';
+import {
+  defaultInstallDir,
+  launcherPath,
+  planTargets,
+  recordPath,
+  type HostLayout,
+} from '../native-host/install/layout.ts';
 import { uninstallHost } from '../native-host/install/uninstall.ts';
 import { buildLauncherScript } from '../native-host/install/launcher.ts';
 import { detectSandboxedBrowsers } from '../native-host/install/sandbox.ts';
-import { parseRegQueryDefault, regAddCommand, regDeleteCommand, type RegArgv, type RegResult } from '../native-host/install/windows.ts';
+import {
+  parseRegQueryDefault,
+  regAddCommand,
+  regDeleteCommand,
+  type RegArgv,
+  type RegResult,
+} from '../native-host/install/windows.ts';
 import { stringMatching } from './helpers/matchers.ts';
 
 const execFileAsync = promisify(execFile);
@@ -41,7 +75,10 @@ afterAll(() => {
 /** A stand-in host program: prints its argv and the pinned settings, so the launcher can be run for real. */
 function fakeHost(dir: string): string {
   const path = join(dir, 'host.mjs');
-  writeFileSync(path, `process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), config: process.env.DEVPAY_CONFIG ?? null, dataDir: process.env.DEVPAY_DATA_DIR ?? null }));\n`);
+  writeFileSync(
+    path,
+    `process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), config: process.env.DEVPAY_CONFIG ?? null, dataDir: process.env.DEVPAY_DATA_DIR ?? null }));\n`,
+  );
   return path;
 }
 
@@ -61,7 +98,12 @@ function setup(os: OsName, scope: Scope, options: { xdg?: boolean; config?: Vend
   if (options.xdg) env.XDG_CONFIG_HOME = join(root, 'xdg');
   const platform: InstallPlatform = { os, home, env, root: join(root, 'sysroot') };
   const config = options.config ?? DEMO;
-  const layout: HostLayout = { platform, scope, config, installDir: defaultInstallDir(platform, scope, join(home, 'data', config.vendor.id), config.vendor.id) };
+  const layout: HostLayout = {
+    platform,
+    scope,
+    config,
+    installDir: defaultInstallDir(platform, scope, join(home, 'data', config.vendor.id), config.vendor.id),
+  };
   return { root, home, platform, layout, hostScript: fakeHost(root) };
 }
 
@@ -166,7 +208,8 @@ const LAYOUTS: { os: OsName; scope: Scope; xdg: boolean }[] = [
 ];
 
 /** Whether the browser has a manifest folder for this OS and scope (some have no documented system-wide one). */
-const hasManifestFolder = (os: OsName, scope: Scope, id: BrowserId) => scope === 'user' || (os === 'linux' ? LINUX_SYSTEM : MAC_SYSTEM)[id] !== null;
+const hasManifestFolder = (os: OsName, scope: Scope, id: BrowserId) =>
+  scope === 'user' || (os === 'linux' ? LINUX_SYSTEM : MAC_SYSTEM)[id] !== null;
 
 describe.each(LAYOUTS)('install and uninstall: $os $scope (XDG_CONFIG_HOME set: $xdg)', ({ os, scope, xdg }) => {
   const ids = BROWSERS.map((b) => b.id);
@@ -242,13 +285,25 @@ describe('the launcher', () => {
       '"C:\\Program Files\\nodejs\\node.exe" "C:\\Users\\Ann\\AppData\\Local\\DevPay\\devpay-companion.mjs" %*',
       '',
     ]);
-    expect(() => buildLauncherScript({ os: 'win32', nodePath: 'C:\\100%\\node.exe', hostScript: 'C:\\h.mjs', env: {} })).toThrow(/cannot quote/);
+    expect(() =>
+      buildLauncherScript({ os: 'win32', nodePath: 'C:\\100%\\node.exe', hostScript: 'C:\\h.mjs', env: {} }),
+    ).toThrow(/cannot quote/);
   });
 
   it('pins the configuration and data folder, and always the License Service and CA (a browser-started host trusts nothing else)', () => {
-    const ctx = { config: DEMO, configPath: '/c.json', dataDir: '/d', licenseService: DEMO.licenseService, caFile: undefined };
+    const ctx = {
+      config: DEMO,
+      configPath: '/c.json',
+      dataDir: '/d',
+      licenseService: DEMO.licenseService,
+      caFile: undefined,
+    };
     const pinnedDefault = { DEVPAY_PINNED_LICENSE_SERVICE: DEMO.licenseService, DEVPAY_PINNED_CA_FILE: 'none' };
-    expect(launcherEnvironment(ctx, 'user')).toEqual({ DEVPAY_CONFIG: '/c.json', DEVPAY_DATA_DIR: '/d', ...pinnedDefault });
+    expect(launcherEnvironment(ctx, 'user')).toEqual({
+      DEVPAY_CONFIG: '/c.json',
+      DEVPAY_DATA_DIR: '/d',
+      ...pinnedDefault,
+    });
     expect(launcherEnvironment(ctx, 'system')).toEqual({ DEVPAY_CONFIG: '/c.json', ...pinnedDefault });
     expect(launcherEnvironment({ ...ctx, licenseService: 'https://127.0.0.1:9/', caFile: '/ca.pem' }, 'user')).toEqual({
       DEVPAY_CONFIG: '/c.json',
@@ -292,7 +347,12 @@ describe('install', () => {
     const first = await install(s, { browsers: ['chrome', 'firefox', 'edge'] });
     expect(first.manifests.every((m) => m.changed)).toBe(true);
     const snapshot = () =>
-      Object.fromEntries(listFiles(s.root).map((f) => [f, { text: readFileSync(join(s.root, f), 'utf8'), mtime: statSync(join(s.root, f)).mtimeMs }]));
+      Object.fromEntries(
+        listFiles(s.root).map((f) => [
+          f,
+          { text: readFileSync(join(s.root, f), 'utf8'), mtime: statSync(join(s.root, f)).mtimeMs },
+        ]),
+      );
     const before = snapshot();
     const second = await install(s, { browsers: ['chrome', 'firefox', 'edge'] });
     expect(second.launcherChanged).toBe(false);
@@ -338,11 +398,16 @@ describe('install', () => {
 
   it('refuses when the host program is missing, naming the build command', async () => {
     const s = setup('linux', 'user');
-    await expect(install(s, { browsers: ['chrome'], hostScript: join(s.root, 'nope.mjs') })).rejects.toThrow(/npm run build:host/);
+    await expect(install(s, { browsers: ['chrome'], hostScript: join(s.root, 'nope.mjs') })).rejects.toThrow(
+      /npm run build:host/,
+    );
   });
 
   it('skips a browser family the vendor configuration allows no extension for', async () => {
-    const chromiumOnly = parseVendorConfig({ ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')), extensions: { chromium: DEMO.extensions.chromium } });
+    const chromiumOnly = parseVendorConfig({
+      ...JSON.parse(readFileSync('shared/config/demo.json', 'utf8')),
+      extensions: { chromium: DEMO.extensions.chromium },
+    });
     const s = setup('linux', 'user', { config: chromiumOnly });
     const report = await install(s, { browsers: ['chrome', 'firefox'] });
     expect(report.manifests.map((m) => m.browsers)).toEqual([['chrome']]);
@@ -389,7 +454,10 @@ describe('uninstall', () => {
   it('leaves a manifest changed since install, and says so', async () => {
     const first = await install(s, { browsers: ['chrome'] });
     const path = first.manifests[0]!.path;
-    writeFileSync(path, JSON.stringify({ name: HOST, path: '/opt/someone-else/host', type: 'stdio', allowed_origins: [] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ name: HOST, path: '/opt/someone-else/host', type: 'stdio', allowed_origins: [] }),
+    );
     const report = await uninstallHost({ layout: s.layout });
     expect(existsSync(path)).toBe(true);
     expect(report.leftAlone).toEqual([{ path, reason: stringMatching(/changed since install/) }]);
@@ -441,24 +509,46 @@ describe('Windows registry', () => {
   const platform: InstallPlatform = {
     os: 'win32',
     home: 'C:\\Users\\Ann',
-    env: { LOCALAPPDATA: 'C:\\Users\\Ann\\AppData\\Local', APPDATA: 'C:\\Users\\Ann\\AppData\\Roaming', ProgramData: 'C:\\ProgramData' },
+    env: {
+      LOCALAPPDATA: 'C:\\Users\\Ann\\AppData\\Local',
+      APPDATA: 'C:\\Users\\Ann\\AppData\\Roaming',
+      ProgramData: 'C:\\ProgramData',
+    },
   };
   const layoutFor = (scope: Scope): HostLayout => ({
     platform,
     scope,
     config: DEMO,
-    installDir: defaultInstallDir(platform, scope, 'C:\\Users\\Ann\\AppData\\Local\\devpay-companion\\Data\\acme-demo', DEMO.vendor.id),
+    installDir: defaultInstallDir(
+      platform,
+      scope,
+      'C:\\Users\\Ann\\AppData\\Local\\devpay-companion\\Data\\acme-demo',
+      DEMO.vendor.id,
+    ),
   });
 
   it.each(['user', 'system'] as const)('builds reg.exe commands per browser (%s)', (scope) => {
     const layout = layoutFor(scope);
     const hive = scope === 'user' ? 'HKCU' : 'HKLM';
-    const dir = scope === 'user' ? 'C:\\Users\\Ann\\AppData\\Local\\devpay-companion\\Data\\acme-demo\\native-host' : 'C:\\ProgramData\\DevPay Companion\\acme-demo';
+    const dir =
+      scope === 'user'
+        ? 'C:\\Users\\Ann\\AppData\\Local\\devpay-companion\\Data\\acme-demo\\native-host'
+        : 'C:\\ProgramData\\DevPay Companion\\acme-demo';
     const { targets } = planTargets(layout, { browsers: BROWSERS.map((b) => b.id) });
     const commands = targets.map((t) => regAddCommand(t.registryKey!, t.manifestPath));
     const chromiumManifest = `${dir}\\${HOST}.chromium.json`;
     const firefoxManifest = `${dir}\\${HOST}.firefox.json`;
-    const add = (key: string, manifest: string) => ['reg.exe', 'ADD', `${hive}\\${key}\\${HOST}`, '/ve', '/t', 'REG_SZ', '/d', manifest, '/f'];
+    const add = (key: string, manifest: string) => [
+      'reg.exe',
+      'ADD',
+      `${hive}\\${key}\\${HOST}`,
+      '/ve',
+      '/t',
+      'REG_SZ',
+      '/d',
+      manifest,
+      '/f',
+    ];
     expect(commands).toEqual([
       add('Software\\Google\\Chrome\\NativeMessagingHosts', chromiumManifest),
       add('Software\\Chromium\\NativeMessagingHosts', chromiumManifest),
@@ -468,7 +558,15 @@ describe('Windows registry', () => {
       add('Software\\Waterfox\\NativeMessagingHosts', firefoxManifest),
     ]);
     // Chrome's key serves every Chrome channel, Brave, Vivaldi and Opera.
-    expect(targets[0]!.browsers).toEqual(['chrome', 'chrome-beta', 'chrome-dev', 'chrome-canary', 'brave', 'vivaldi', 'opera']);
+    expect(targets[0]!.browsers).toEqual([
+      'chrome',
+      'chrome-beta',
+      'chrome-dev',
+      'chrome-canary',
+      'brave',
+      'vivaldi',
+      'opera',
+    ]);
     expect(targets.every((t) => t.executable === `${dir}\\${HOST}.bat`)).toBe(true);
     expect(regDeleteCommand(`${hive}\\Software\\Mozilla\\NativeMessagingHosts\\${HOST}`)).toEqual([
       'reg.exe',
@@ -481,7 +579,9 @@ describe('Windows registry', () => {
   it('reads the default value that reg query prints', () => {
     const out = `\r\nHKEY_CURRENT_USER\\Software\\Mozilla\\NativeMessagingHosts\\${HOST}\r\n    (Default)    REG_SZ    C:\\Data\\${HOST}.firefox.json\r\n\r\n`;
     expect(parseRegQueryDefault(out)).toBe(`C:\\Data\\${HOST}.firefox.json`);
-    expect(parseRegQueryDefault('ERROR: The system was unable to find the specified registry key or value.')).toBeUndefined();
+    expect(
+      parseRegQueryDefault('ERROR: The system was unable to find the specified registry key or value.'),
+    ).toBeUndefined();
   });
 
   it('deletes only the keys that point at this installation', async () => {
@@ -492,13 +592,19 @@ describe('Windows registry', () => {
       calls.push(argv);
       if (argv[1] !== 'QUERY') return { ok: true, stdout: '', stderr: '' };
       const key = argv[2]!;
-      if (key.includes('\\Google\\Chrome\\')) return { ok: true, stdout: `    (Default)    REG_SZ    ${ours}\r\n`, stderr: '' };
-      if (key.includes('\\Microsoft\\Edge\\')) return { ok: true, stdout: `    (Default)    REG_SZ    C:\\Other\\host.json\r\n`, stderr: '' };
+      if (key.includes('\\Google\\Chrome\\'))
+        return { ok: true, stdout: `    (Default)    REG_SZ    ${ours}\r\n`, stderr: '' };
+      if (key.includes('\\Microsoft\\Edge\\'))
+        return { ok: true, stdout: `    (Default)    REG_SZ    C:\\Other\\host.json\r\n`, stderr: '' };
       return { ok: false, stdout: '', stderr: 'ERROR: not found' };
     };
     const report = await uninstallHost({ layout, runReg });
-    expect(report.registryCommands).toEqual([regDeleteCommand(`HKCU\\Software\\Google\\Chrome\\NativeMessagingHosts\\${HOST}`)]);
-    expect(report.leftAlone).toEqual([{ path: `HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\${HOST}`, reason: stringMatching(/C:\\Other/) }]);
+    expect(report.registryCommands).toEqual([
+      regDeleteCommand(`HKCU\\Software\\Google\\Chrome\\NativeMessagingHosts\\${HOST}`),
+    ]);
+    expect(report.leftAlone).toEqual([
+      { path: `HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\${HOST}`, reason: stringMatching(/C:\\Other/) },
+    ]);
     expect(calls.filter((c) => c[1] === 'DELETE')).toHaveLength(1);
   });
 });
@@ -523,7 +629,9 @@ describe('Snap and Flatpak browsers', () => {
     // The loopback channel cannot help Firefox (its add-on origin is a per-install UUID): the paste is the way out.
     expect(snapFirefox!.steps.join(' ')).toMatch(/serve` does not help Firefox.*devpay-companion activate/);
     expect(snapChromium!.steps[0]).toMatch(/devpay-companion serve.*127\.0\.0\.1:47815.*devpay-companion activate/);
-    expect(flatpakFirefox!.steps.join(' ')).toContain('flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox');
+    expect(flatpakFirefox!.steps.join(' ')).toContain(
+      'flatpak override --user --talk-name=org.freedesktop.Flatpak org.mozilla.firefox',
+    );
     expect(detectSandboxedBrowsers({ ...s.platform, os: 'darwin' }, existsSync, HOST, 1)).toEqual([]);
   });
 
@@ -534,7 +642,9 @@ describe('Snap and Flatpak browsers', () => {
     const report = await install(s, { flatpak: true });
     const manifest = join(appDir, '.mozilla/native-messaging-hosts', `${HOST}.json`);
     const wrapper = join(appDir, 'devpay-companion', HOST);
-    expect(report.manifests).toEqual([{ browsers: ['firefox'], path: manifest, changed: true, flatpak: 'org.mozilla.firefox' }]);
+    expect(report.manifests).toEqual([
+      { browsers: ['firefox'], path: manifest, changed: true, flatpak: 'org.mozilla.firefox' },
+    ]);
     expect(readJson(manifest)).toMatchObject({ path: wrapper, allowed_extensions: [FIREFOX_ID] });
     expect(readFileSync(wrapper, 'utf8')).toContain(`exec flatpak-spawn --host '${report.launcher}' "$@"`);
     expect(statSync(wrapper).mode & 0o111).not.toBe(0);
@@ -550,13 +660,18 @@ describe('installForContext (what the end-to-end test uses)', () => {
   it('installs for a Chromium profile under a temp XDG_CONFIG_HOME with the resolved settings pinned, and uninstalls', async () => {
     const root = tempDir();
     const env = { HOME: join(root, 'home'), XDG_CONFIG_HOME: join(root, 'xdg'), PATH: join(root, 'bin') };
-    const ctx = await resolveHostContext({ dataDir: join(root, 'data'), licenseService: 'https://127.0.0.1:9443/' }, env);
+    const ctx = await resolveHostContext(
+      { dataDir: join(root, 'data'), licenseService: 'https://127.0.0.1:9443/' },
+      env,
+    );
     const profile = join(env.XDG_CONFIG_HOME, 'chromium');
     const report = await installForContext(ctx, { userDataDirs: [profile], env, hostScript: fakeHost(root) });
     expect(report.manifests.map((m) => m.path)).toEqual([join(profile, 'NativeMessagingHosts', `${HOST}.json`)]);
     expect(report.launcher).toBe(join(root, 'data', 'native-host', HOST));
     const launcher = readFileSync(report.launcher, 'utf8');
-    expect(launcher).toContain("DEVPAY_PINNED_LICENSE_SERVICE='https://127.0.0.1:9443/'; export DEVPAY_PINNED_LICENSE_SERVICE");
+    expect(launcher).toContain(
+      "DEVPAY_PINNED_LICENSE_SERVICE='https://127.0.0.1:9443/'; export DEVPAY_PINNED_LICENSE_SERVICE",
+    );
     expect(launcher).toContain(`DEVPAY_DATA_DIR='${join(root, 'data')}'`);
     const removed = await uninstallForContext(ctx, { userDataDirs: [profile], env });
     expect(removed.complete).toBe(true);
@@ -565,7 +680,13 @@ describe('installForContext (what the end-to-end test uses)', () => {
 });
 
 describe('the CLI', () => {
-  const cliEnv = (home: string, xdg: string) => ({ ...process.env, HOME: home, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: join(home, 'share'), PATH: '/usr/bin:/bin' });
+  const cliEnv = (home: string, xdg: string) => ({
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: xdg,
+    XDG_DATA_HOME: join(home, 'share'),
+    PATH: '/usr/bin:/bin',
+  });
   const run = (args: string[], env: NodeJS.ProcessEnv) =>
     execFileAsync(process.execPath, ['--import', 'tsx', 'native-host/main.ts', ...args], { env, timeout: 20_000 }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
@@ -589,7 +710,10 @@ describe('the CLI', () => {
     const dataDir = join(home, 'data');
     const hostScript = fakeHost(home);
     const env = cliEnv(home, xdg);
-    const installed = await run(['--data-dir', dataDir, 'install', '--user-data-dir', profile, '--host-script', hostScript], env);
+    const installed = await run(
+      ['--data-dir', dataDir, 'install', '--user-data-dir', profile, '--host-script', hostScript],
+      env,
+    );
     expect(installed.stderr).toBe('');
     expect(installed.code).toBe(0);
     const manifestPath = join(profile, 'NativeMessagingHosts', `${HOST}.json`);
@@ -597,9 +721,16 @@ describe('the CLI', () => {
     const manifest = readJson(manifestPath);
     expect(manifest.allowed_origins).toEqual([CHROMIUM_ORIGIN]);
     const { stdout } = await execFileAsync(manifest.path as string, [CHROMIUM_ORIGIN], { env: {} });
-    expect(JSON.parse(stdout)).toEqual({ argv: [CHROMIUM_ORIGIN], config: resolve('shared/config/demo.json'), dataDir });
+    expect(JSON.parse(stdout)).toEqual({
+      argv: [CHROMIUM_ORIGIN],
+      config: resolve('shared/config/demo.json'),
+      dataDir,
+    });
 
-    const again = await run(['--data-dir', dataDir, 'install', '--user-data-dir', profile, '--host-script', hostScript], env);
+    const again = await run(
+      ['--data-dir', dataDir, 'install', '--user-data-dir', profile, '--host-script', hostScript],
+      env,
+    );
     expect(again.stdout).toContain('(unchanged)');
 
     const removed = await run(['--data-dir', dataDir, 'uninstall', '--user-data-dir', profile], env);
@@ -615,7 +746,10 @@ describe('the CLI', () => {
   });
 
   it('refuses a non-ASCII data folder with exit code 2', async () => {
-    const result = await run(['--data-dir', join(home, 'données'), 'install', '--browser', 'chromium', '--host-script', fakeHost(home)], cliEnv(home, xdg));
+    const result = await run(
+      ['--data-dir', join(home, 'données'), 'install', '--browser', 'chromium', '--host-script', fakeHost(home)],
+      cliEnv(home, xdg),
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/non-ASCII/);
     expect(listFiles(home)).toEqual(['host.mjs']);

@@ -134,7 +134,9 @@ describe('watching a page', () => {
   });
 
   it('gives up within its time budget', async () => {
-    await page.setContent(`<p>Your activation key will appear here.</p><script>setInterval(() => document.body.append('x'), 10)</script>`);
+    await page.setContent(
+      `<p>Your activation key will appear here.</p><script>setInterval(() => document.body.append('x'), 10)</script>`,
+    );
     await page.addScriptTag({ content: finderSource });
     const watched = await watchInPage(1500, { throttleMs: 20, maxScans: 1000, maxWatchMs: 300 });
     expect(watched.result).toBeNull();
@@ -143,7 +145,10 @@ describe('watching a page', () => {
   });
 
   it('scans a large page within its limits, and refuses to guess past them', async () => {
-    const filler = Array.from({ length: 2000 }, (_, i) => `<div class="row"><span>Item ${i}</span> <em>note ${i}</em></div>`).join('');
+    const filler = Array.from(
+      { length: 2000 },
+      (_, i) => `<div class="row"><span>Item ${i}</span> <em>note ${i}</em></div>`,
+    ).join('');
     await page.setContent(`<p>Order summary</p>${filler}<p>Activation key: <b>${K1}</b></p>`);
     await page.addScriptTag({ content: finderSource });
     // Correctness without a time limit (this machine may be busy); the time is reported.
@@ -184,8 +189,15 @@ describe('picking from visible text (no DOM)', () => {
   });
 
   it('never changes case and accepts up to 30 letters and digits next to a label', () => {
-    expect(pickKeyFromText('Activation key: abcd1234efgh5678ijkl90mnop12qr')).toEqual({ found: true, key: 'abcd1234efgh5678ijkl90mnop12qr', how: 'labelled' });
-    expect(pickKeyFromText('Activation key: abcd1234efgh5678ijkl90mnop12qrs')).toEqual({ found: false, reason: 'no-key' });
+    expect(pickKeyFromText('Activation key: abcd1234efgh5678ijkl90mnop12qr')).toEqual({
+      found: true,
+      key: 'abcd1234efgh5678ijkl90mnop12qr',
+      how: 'labelled',
+    });
+    expect(pickKeyFromText('Activation key: abcd1234efgh5678ijkl90mnop12qrs')).toEqual({
+      found: false,
+      reason: 'no-key',
+    });
   });
 
   it('does not take a key glued to other letters', () => {
@@ -193,12 +205,19 @@ describe('picking from visible text (no DOM)', () => {
   });
 
   it('treats the same key shown twice as one key', () => {
-    expect(pickKeyFromText(`Activation key: ${K1}\nActivation key: ${K1}`)).toEqual({ found: true, key: K1, how: 'labelled' });
+    expect(pickKeyFromText(`Activation key: ${K1}\nActivation key: ${K1}`)).toEqual({
+      found: true,
+      key: K1,
+      how: 'labelled',
+    });
   });
 
   it('says why it took nothing', () => {
     expect(pickKeyFromText(`Order ${K1}`)).toEqual({ found: false, reason: 'no-key' });
-    expect(pickKeyFromText(`Activation key: ${K1}\nActivation key: ${K2}`)).toEqual({ found: false, reason: 'ambiguous' });
+    expect(pickKeyFromText(`Activation key: ${K1}\nActivation key: ${K2}`)).toEqual({
+      found: false,
+      reason: 'ambiguous',
+    });
   });
 });
 
@@ -215,13 +234,24 @@ describe('wording, grouped keys, pages with no label', () => {
 
   it('joins a grouped key only after a label, and only into exactly one key', () => {
     expect(pickKeyFromText(`Activation key: ${grouped(K1, '-')}`)).toEqual({ found: true, key: K1, how: 'labelled' });
-    expect(pickKeyFromText(`Activation key: ${grouped(K1, ' ')}. It expires in one hour.`)).toEqual({ found: true, key: K1, how: 'labelled' });
+    expect(pickKeyFromText(`Activation key: ${grouped(K1, ' ')}. It expires in one hour.`)).toEqual({
+      found: true,
+      key: K1,
+      how: 'labelled',
+    });
     expect(pickKeyFromText(`Thank you.\n${grouped(K1, '-')}`)).toEqual({ found: false, reason: 'no-key' });
-    expect(pickKeyFromText(`Activation key: ${grouped(K1, '-')}-AB12-CD34`)).toEqual({ found: false, reason: 'no-key' });
+    expect(pickKeyFromText(`Activation key: ${grouped(K1, '-')}-AB12-CD34`)).toEqual({
+      found: false,
+      reason: 'no-key',
+    });
   });
 
   it('takes a single unclaimed key-shaped string on a page with no label, never one another label claims', () => {
-    expect(pickKeyFromText(`Ihr Aktivierungsschlüssel:\n${K2}\nBestellnummer\nD01-1234567-1234567`)).toEqual({ found: true, key: K2, how: 'lone' });
+    expect(pickKeyFromText(`Ihr Aktivierungsschlüssel:\n${K2}\nBestellnummer\nD01-1234567-1234567`)).toEqual({
+      found: true,
+      key: K2,
+      how: 'lone',
+    });
     expect(pickKeyFromText(`Transaction ID\n${K2}`)).toEqual({ found: false, reason: 'no-key' });
     expect(pickKeyFromText(`Reference number: ${K2}`)).toEqual({ found: false, reason: 'no-key' });
   });

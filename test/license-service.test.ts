@@ -11,7 +11,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseVendorConfig, type VendorConfig } from '../shared/config.ts';
 import { ACTIVATION_KEY_LIFETIME_MS } from '../shared/activation-key.ts';
-import { activateDesktopProduct, pingLicenseService, type ActivateOptions } from '../native-host/license-service/client.ts';
+import {
+  activateDesktopProduct,
+  pingLicenseService,
+  type ActivateOptions,
+} from '../native-host/license-service/client.ts';
 import { readCaFile } from '../native-host/license-service/endpoint.ts';
 import { LicenseServiceError } from '../native-host/license-service/errors.ts';
 import { activationQuery } from '../native-host/license-service/protocol.ts';
@@ -66,7 +70,10 @@ async function refusal(promise: Promise<unknown>): Promise<LicenseServiceError> 
 
 /** Everything the client said, in any form a caller might print or log. */
 function everythingSaid(error?: LicenseServiceError): string {
-  return [...logLines, error ? `${error.message} ${error.stack} ${JSON.stringify(error)} ${error.serviceMessage}` : ''].join('\n');
+  return [
+    ...logLines,
+    error ? `${error.message} ${error.stack} ${JSON.stringify(error)} ${error.serviceMessage}` : '',
+  ].join('\n');
 }
 
 function expectNothingSecretIn(text: string, secrets: string[]) {
@@ -80,7 +87,11 @@ describe('activation that succeeds', () => {
     const result = await activateDesktopProduct(options(key));
 
     const issued = sim.issued.at(-1)!;
-    expect(result.credentials).toEqual({ userToken: issued.userToken, accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey });
+    expect(result.credentials).toEqual({
+      userToken: issued.userToken,
+      accessKeyId: issued.accessKeyId,
+      secretAccessKey: issued.secretAccessKey,
+    });
     expect(result.requestId).toBe(issued.requestId);
     expect(result.attempts).toBe(1);
 
@@ -104,7 +115,10 @@ describe('activation that succeeds', () => {
     const before = sim.requests.length;
     await activateDesktopProduct(options(key));
     const raw = sim.requests[before]!.rawQuery;
-    const tokenPart = raw.split('&').find((p) => p.startsWith('ProductToken='))!.slice('ProductToken='.length);
+    const tokenPart = raw
+      .split('&')
+      .find((p) => p.startsWith('ProductToken='))!
+      .slice('ProductToken='.length);
     // Nothing a form decoder would change: no raw +, /, =, { or }.
     expect(tokenPart).not.toMatch(/[+/={}]/);
     expect(tokenPart.startsWith('%7BProductToken%7D')).toBe(true);
@@ -151,7 +165,9 @@ describe('keys refused before anything is sent', () => {
   it('a key captured over an hour ago is not sent: get a new one', async () => {
     const key = sim.purchase(backup.code);
     const before = sim.requests.length;
-    const error = await refusal(activateDesktopProduct(options(key, { keyCapturedAt: Date.now() - ACTIVATION_KEY_LIFETIME_MS - 1 })));
+    const error = await refusal(
+      activateDesktopProduct(options(key, { keyCapturedAt: Date.now() - ACTIVATION_KEY_LIFETIME_MS - 1 })),
+    );
     expect(error.code).toBe('KEY_TOO_OLD');
     expect(error.activateUrl).toBe(ACTIVATE_URL);
     expect(sim.requests.length).toBe(before);
@@ -159,7 +175,11 @@ describe('keys refused before anything is sent', () => {
 
   it('an http:// License Service is a configuration error, and nothing is sent', async () => {
     const before = sim.requests.length;
-    const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code), { endpoint: sim.licenseServiceUrl.replace('https:', 'http:') })));
+    const error = await refusal(
+      activateDesktopProduct(
+        options(sim.purchase(backup.code), { endpoint: sim.licenseServiceUrl.replace('https:', 'http:') }),
+      ),
+    );
     expect(error.code).toBe('VENDOR_CONFIGURATION');
     expect(error.message).toMatch(/https:\/\//);
     expect(sim.requests.length).toBe(before);
@@ -172,7 +192,13 @@ describe('refusals are final, typed and say what to do next', () => {
     sim.clock.advance(ACTIVATION_KEY_LIFETIME_MS);
     const before = sim.requests.length;
     const error = await refusal(activateDesktopProduct(options(key)));
-    expect(error).toMatchObject({ code: 'EXPIRED_KEY', serviceCode: 'ExpiredActivationKey', httpStatus: 400, attempts: 1, activateUrl: ACTIVATE_URL });
+    expect(error).toMatchObject({
+      code: 'EXPIRED_KEY',
+      serviceCode: 'ExpiredActivationKey',
+      httpStatus: 400,
+      attempts: 1,
+      activateUrl: ACTIVATE_URL,
+    });
     expect(error.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(error.nextStep).toContain(ACTIVATE_URL);
     expect(sim.requests.length - before).toBe(1);
@@ -183,7 +209,12 @@ describe('refusals are final, typed and say what to do next', () => {
     const key = sim.purchase(vault.code);
     const before = sim.requests.length;
     const error = await refusal(activateDesktopProduct(options(key)));
-    expect(error).toMatchObject({ code: 'INCORRECT_KEY', serviceCode: 'IncorrectActivationKey', attempts: 1, activateUrl: ACTIVATE_URL });
+    expect(error).toMatchObject({
+      code: 'INCORRECT_KEY',
+      serviceCode: 'IncorrectActivationKey',
+      attempts: 1,
+      activateUrl: ACTIVATE_URL,
+    });
     expect(error.message).toContain(backup.name);
     expect(sim.requests.length - before).toBe(1);
     expectNothingSecretIn(everythingSaid(error), [key, backup.productToken]);
@@ -191,7 +222,12 @@ describe('refusals are final, typed and say what to do next', () => {
 
   it('InvalidActivationKey: check the key or get a new one', async () => {
     const error = await refusal(activateDesktopProduct(options('ADMAY7DVLJTWHJ76MMBMQYT5LATA')));
-    expect(error).toMatchObject({ code: 'INVALID_KEY', serviceCode: 'InvalidActivationKey', attempts: 1, activateUrl: ACTIVATE_URL });
+    expect(error).toMatchObject({
+      code: 'INVALID_KEY',
+      serviceCode: 'InvalidActivationKey',
+      attempts: 1,
+      activateUrl: ACTIVATE_URL,
+    });
   });
 
   it('InvalidProductToken: the vendor configuration, not the customer', async () => {
@@ -203,24 +239,34 @@ describe('refusals are final, typed and say what to do next', () => {
     expectNothingSecretIn(everythingSaid(error), [key, badToken]);
   });
 
-  it.each(['MissingParameter', 'MissingProductToken', 'InvalidParameterValue', 'InvalidAction', 'NoSuchVersion'])('%s is a client bug, reported with its request id and not retried', async (code) => {
-    sim.faults.add({ kind: 'error', code, status: 400 }, 3);
-    const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code))));
-    expect(error).toMatchObject({ code: 'CLIENT_BUG', serviceCode: code, attempts: 1 });
-    expect(error.message).toContain(error.requestId!);
-    expect(sim.faults.pending).toBe(2);
-  });
+  it.each(['MissingParameter', 'MissingProductToken', 'InvalidParameterValue', 'InvalidAction', 'NoSuchVersion'])(
+    '%s is a client bug, reported with its request id and not retried',
+    async (code) => {
+      sim.faults.add({ kind: 'error', code, status: 400 }, 3);
+      const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code))));
+      expect(error).toMatchObject({ code: 'CLIENT_BUG', serviceCode: code, attempts: 1 });
+      expect(error.message).toContain(error.requestId!);
+      expect(sim.faults.pending).toBe(2);
+    },
+  );
 
   it("keeps the service's message for diagnosis, with the key cut out", async () => {
     const key = sim.purchase(backup.code);
-    sim.faults.add({ kind: 'error', code: 'InvalidActivationKey', status: 400, message: `The key ${key} is not valid.` });
+    sim.faults.add({
+      kind: 'error',
+      code: 'InvalidActivationKey',
+      status: 400,
+      message: `The key ${key} is not valid.`,
+    });
     const error = await refusal(activateDesktopProduct(options(key)));
     expect(error.serviceMessage).toBe('The key [removed] is not valid.');
     expectNothingSecretIn(everythingSaid(error), [key]);
   });
 
   it('an answer that is not the License Service (a 404 page) is final: check the address', async () => {
-    const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code), { endpoint: `${sim.licenseServiceUrl}nothing-here/` })));
+    const error = await refusal(
+      activateDesktopProduct(options(sim.purchase(backup.code), { endpoint: `${sim.licenseServiceUrl}nothing-here/` })),
+    );
     expect(error).toMatchObject({ code: 'SERVICE_BAD_ANSWER', httpStatus: 404, attempts: 1 });
   });
 });
@@ -243,7 +289,11 @@ describe('transient failures are retried with back-off until the set arrives', (
     expect(sim.requests.length - before).toBe(times + 1);
     // The whole set is the one issued afterwards: nothing of a partial answer is used.
     const issued = sim.issued.at(-1)!;
-    expect(result.credentials).toEqual({ userToken: issued.userToken, accessKeyId: issued.accessKeyId, secretAccessKey: issued.secretAccessKey });
+    expect(result.credentials).toEqual({
+      userToken: issued.userToken,
+      accessKeyId: issued.accessKeyId,
+      secretAccessKey: issued.secretAccessKey,
+    });
     // Each retry sends the very same request.
     const queries = new Set(sim.requests.slice(before).map((r) => r.rawQuery));
     expect(queries.size).toBe(1);
@@ -303,7 +353,9 @@ describe('transient failures are retried with back-off until the set arrives', (
     const key = sim.purchase(backup.code);
     const started = Date.now();
     const error = await refusal(
-      activateDesktopProduct(options(key, { totalBudgetMs: 30_000, keyCapturedAt: Date.now() - ACTIVATION_KEY_LIFETIME_MS + 600 })),
+      activateDesktopProduct(
+        options(key, { totalBudgetMs: 30_000, keyCapturedAt: Date.now() - ACTIVATION_KEY_LIFETIME_MS + 600 }),
+      ),
     );
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(error.code).toBe('SERVICE_UNAVAILABLE');
@@ -322,7 +374,11 @@ describe('transient failures are retried with back-off until the set arrives', (
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     await new Promise((resolve) => server.close(resolve));
-    const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code), { endpoint: `https://127.0.0.1:${port}/`, totalBudgetMs: 400 })));
+    const error = await refusal(
+      activateDesktopProduct(
+        options(sim.purchase(backup.code), { endpoint: `https://127.0.0.1:${port}/`, totalBudgetMs: 400 }),
+      ),
+    );
     expect(error.code).toBe('SERVICE_UNAVAILABLE');
     expect(error.message).toMatch(/ECONNREFUSED/);
   });
@@ -332,7 +388,9 @@ describe('transient failures are retried with back-off until the set arrives', (
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const started = Date.now();
-    const error = await refusal(activateDesktopProduct(options(sim.purchase(backup.code), { signal: controller.signal })));
+    const error = await refusal(
+      activateDesktopProduct(options(sim.purchase(backup.code), { signal: controller.signal })),
+    );
     expect(error.message).toMatch(/cancelled/);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
@@ -366,8 +424,14 @@ describe('certificates', () => {
     try {
       const notPem = join(dir, 'not.pem');
       await writeFile(notPem, 'hello');
-      await expect(readCaFile(notPem)).rejects.toMatchObject({ code: 'VENDOR_CONFIGURATION', message: stringMatching(/no PEM certificate/) });
-      await expect(readCaFile(join(dir, 'missing.pem'))).rejects.toMatchObject({ code: 'VENDOR_CONFIGURATION', message: stringMatching(/cannot be read/) });
+      await expect(readCaFile(notPem)).rejects.toMatchObject({
+        code: 'VENDOR_CONFIGURATION',
+        message: stringMatching(/no PEM certificate/),
+      });
+      await expect(readCaFile(join(dir, 'missing.pem'))).rejects.toMatchObject({
+        code: 'VENDOR_CONFIGURATION',
+        message: stringMatching(/cannot be read/),
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -379,13 +443,19 @@ describe('pingLicenseService (for doctor)', () => {
     const before = sim.requests.length;
     const ping = await pingLicenseService(sim.licenseServiceUrl, { caPem: sim.certificatePem, timeoutMs: 2_000 });
     expect(ping).toEqual({ ok: true, requestId: stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(sim.requests.slice(before).map((r) => r.params)).toEqual([{ Action: ['ActivateDesktopProduct'], Version: ['2008-04-28'] }]);
+    expect(sim.requests.slice(before).map((r) => r.params)).toEqual([
+      { Action: ['ActivateDesktopProduct'], Version: ['2008-04-28'] },
+    ]);
   });
 
   it.each<[string, () => Parameters<typeof pingLicenseService>, string]>([
     ['an untrusted certificate', () => [sim.licenseServiceUrl, { timeoutMs: 2_000 }], 'SERVICE_UNTRUSTED'],
     ['http://', () => [sim.licenseServiceUrl.replace('https:', 'http:'), { timeoutMs: 2_000 }], 'VENDOR_CONFIGURATION'],
-    ['something else at the address', () => [`${sim.licenseServiceUrl}elsewhere/`, { caPem: sim.certificatePem, timeoutMs: 2_000 }], 'SERVICE_BAD_ANSWER'],
+    [
+      'something else at the address',
+      () => [`${sim.licenseServiceUrl}elsewhere/`, { caPem: sim.certificatePem, timeoutMs: 2_000 }],
+      'SERVICE_BAD_ANSWER',
+    ],
   ])('%s', async (_what, args, code) => {
     const ping = await pingLicenseService(...args());
     expect(ping).toMatchObject({ ok: false, code, message: anyString() });
@@ -393,10 +463,14 @@ describe('pingLicenseService (for doctor)', () => {
 
   it('a throttled or silent service is unavailable, within the time limit', async () => {
     sim.faults.add({ kind: '503' });
-    expect(await pingLicenseService(sim.licenseServiceUrl, { caPem: sim.certificatePem, timeoutMs: 2_000 })).toMatchObject({ ok: false, code: 'SERVICE_UNAVAILABLE' });
+    expect(
+      await pingLicenseService(sim.licenseServiceUrl, { caPem: sim.certificatePem, timeoutMs: 2_000 }),
+    ).toMatchObject({ ok: false, code: 'SERVICE_UNAVAILABLE' });
     sim.faults.latencyMs = 3_000;
     const started = Date.now();
-    expect(await pingLicenseService(sim.licenseServiceUrl, { caPem: sim.certificatePem, timeoutMs: 200 })).toMatchObject({ ok: false, code: 'SERVICE_UNAVAILABLE' });
+    expect(
+      await pingLicenseService(sim.licenseServiceUrl, { caPem: sim.certificatePem, timeoutMs: 200 }),
+    ).toMatchObject({ ok: false, code: 'SERVICE_UNAVAILABLE' });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
@@ -405,41 +479,71 @@ describe('reading answers (namespace-aware)', () => {
   const NS = 'http://ls.amazonaws.com/doc/2008-04-28/';
   const result = (inner: string, root = `ActivateDesktopProductResponse xmlns="${NS}"`) =>
     `<?xml version="1.0"?><${root}><ActivateDesktopProductResult>${inner}</ActivateDesktopProductResult><ResponseMetadata><RequestId>abc-1</RequestId></ResponseMetadata></${root.split(' ')[0]}>`;
-  const parts = '<UserToken>{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g/zG</UserToken><AWSAccessKeyId>01234567890123456789</AWSAccessKeyId><SecretAccessKey>abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/==</SecretAccessKey>';
+  const parts =
+    '<UserToken>{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g/zG</UserToken><AWSAccessKeyId>01234567890123456789</AWSAccessKeyId><SecretAccessKey>abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/==</SecretAccessKey>';
 
   it('reads the documented success, keeping an all-digit access key id a string', () => {
     expect(parseLicenseServiceAnswer(result(parts))).toEqual({
       kind: 'credentials',
       requestId: 'abc-1',
-      credentials: { userToken: '{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g/zG', accessKeyId: '01234567890123456789', secretAccessKey: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/==' },
+      credentials: {
+        userToken: '{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g/zG',
+        accessKeyId: '01234567890123456789',
+        secretAccessKey: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ+/==',
+      },
     });
   });
 
   it('matches elements by namespace, not by spelling', () => {
     const prefixed = `<ls:ActivateDesktopProductResponse xmlns:ls="${NS}"><ls:ActivateDesktopProductResult>${parts.replace(/<(\/?)(\w+)>/g, '<$1ls:$2>')}</ls:ActivateDesktopProductResult></ls:ActivateDesktopProductResponse>`;
     expect(parseLicenseServiceAnswer(prefixed).kind).toBe('credentials');
-    expect(parseLicenseServiceAnswer(result(parts, 'ActivateDesktopProductResponse xmlns="http://example.com/other/"')).kind).toBe('unusable');
+    expect(
+      parseLicenseServiceAnswer(result(parts, 'ActivateDesktopProductResponse xmlns="http://example.com/other/"')).kind,
+    ).toBe('unusable');
     expect(parseLicenseServiceAnswer(result(parts, 'ActivateDesktopProductResponse')).kind).toBe('unusable');
     // The three parts in another namespace do not count.
-    const foreign = result(parts.replace('<UserToken>', '<x:UserToken xmlns:x="urn:x">').replace('</UserToken>', '</x:UserToken>'));
-    expect(parseLicenseServiceAnswer(foreign)).toMatchObject({ kind: 'unusable', reason: 'the result lacks UserToken' });
+    const foreign = result(
+      parts.replace('<UserToken>', '<x:UserToken xmlns:x="urn:x">').replace('</UserToken>', '</x:UserToken>'),
+    );
+    expect(parseLicenseServiceAnswer(foreign)).toMatchObject({
+      kind: 'unusable',
+      reason: 'the result lacks UserToken',
+    });
   });
 
   it('refuses duplicates, odd shapes, DOCTYPEs and broken XML', () => {
-    expect(parseLicenseServiceAnswer(result(parts + '<UserToken>{UserToken}BBBBBBBBBBBBBBBBBBBB</UserToken>'))).toMatchObject({ kind: 'unusable', reason: 'UserToken appears more than once' });
-    expect(parseLicenseServiceAnswer(result(parts.replace('01234567890123456789', 'AKIA 1234\n5678901234')))).toMatchObject({ kind: 'unusable' });
-    expect(parseLicenseServiceAnswer(`<!DOCTYPE a [<!ENTITY x "y">]>${result(parts)}`)).toMatchObject({ kind: 'unusable', reason: 'the answer carries a DOCTYPE' });
-    expect(parseLicenseServiceAnswer(result(parts).slice(0, -10))).toMatchObject({ kind: 'unusable', reason: 'the answer is not well-formed XML' });
+    expect(
+      parseLicenseServiceAnswer(result(parts + '<UserToken>{UserToken}BBBBBBBBBBBBBBBBBBBB</UserToken>')),
+    ).toMatchObject({ kind: 'unusable', reason: 'UserToken appears more than once' });
+    expect(
+      parseLicenseServiceAnswer(result(parts.replace('01234567890123456789', 'AKIA 1234\n5678901234'))),
+    ).toMatchObject({ kind: 'unusable' });
+    expect(parseLicenseServiceAnswer(`<!DOCTYPE a [<!ENTITY x "y">]>${result(parts)}`)).toMatchObject({
+      kind: 'unusable',
+      reason: 'the answer carries a DOCTYPE',
+    });
+    expect(parseLicenseServiceAnswer(result(parts).slice(0, -10))).toMatchObject({
+      kind: 'unusable',
+      reason: 'the answer is not well-formed XML',
+    });
     expect(parseLicenseServiceAnswer('<html><body>Service Unavailable</body></html>').kind).toBe('unusable');
   });
 
   it('reads ErrorResponse with or without the namespace, and the older Response/Errors shape', () => {
-    const err = (ns: string) => `<ErrorResponse${ns}><Error><Type>Sender</Type><Code>ExpiredActivationKey</Code><Message>The activation key has expired</Message><Detail/></Error><RequestId>c75dbc1c-af20-409a-95de-650bba351890</RequestId></ErrorResponse>`;
-    const expected = { kind: 'error', code: 'ExpiredActivationKey', message: 'The activation key has expired', requestId: 'c75dbc1c-af20-409a-95de-650bba351890' };
+    const err = (ns: string) =>
+      `<ErrorResponse${ns}><Error><Type>Sender</Type><Code>ExpiredActivationKey</Code><Message>The activation key has expired</Message><Detail/></Error><RequestId>c75dbc1c-af20-409a-95de-650bba351890</RequestId></ErrorResponse>`;
+    const expected = {
+      kind: 'error',
+      code: 'ExpiredActivationKey',
+      message: 'The activation key has expired',
+      requestId: 'c75dbc1c-af20-409a-95de-650bba351890',
+    };
     expect(parseLicenseServiceAnswer(err(` xmlns="${NS}"`))).toEqual(expected);
     expect(parseLicenseServiceAnswer(err(''))).toEqual(expected);
     expect(
-      parseLicenseServiceAnswer('<Response><Errors><Error><Code>RequestThrottled</Code><Message>Slow down</Message></Error></Errors><RequestID>r-1</RequestID></Response>'),
+      parseLicenseServiceAnswer(
+        '<Response><Errors><Error><Code>RequestThrottled</Code><Message>Slow down</Message></Error></Errors><RequestID>r-1</RequestID></Response>',
+      ),
     ).toEqual({ kind: 'error', code: 'RequestThrottled', message: 'Slow down', requestId: 'r-1' });
   });
 });

@@ -23,9 +23,23 @@ import { messageBytes } from '../native-host/loopback/message-bytes.ts';
 const ORIGIN = `chrome-extension://${DEMO_CHROMIUM_ID}`;
 const services = useTestServices('loopback-attacks', { keytarInThisProcess: true });
 
-async function serve(limits: Parameters<typeof serveLoopback>[0] extends infer O ? (O extends { limits?: infer L } ? L : never) : never = {}): Promise<LoopbackServer> {
+async function serve(
+  limits: Parameters<typeof serveLoopback>[0] extends infer O
+    ? O extends { limits?: infer L }
+      ? L
+      : never
+    : never = {},
+): Promise<LoopbackServer> {
   const testCase = await services.newCase();
-  return serveLoopback({ config: testCase.configPath, dataDir: testCase.dataDir, licenseService: services.sim.licenseServiceUrl, caFile: services.sim.caFile, env: {}, port: 0, ...(limits ? { limits } : {}) });
+  return serveLoopback({
+    config: testCase.configPath,
+    dataDir: testCase.dataDir,
+    licenseService: services.sim.licenseServiceUrl,
+    caFile: services.sim.caFile,
+    env: {},
+    port: 0,
+    ...(limits ? { limits } : {}),
+  });
 }
 
 function opened(port: number, origin?: string): Promise<WebSocket> {
@@ -58,7 +72,16 @@ describe('a forged extension Origin without pairing', () => {
     const ws = await opened(server.port, ORIGIN);
     const seen = collect(ws);
     ws.send(JSON.stringify({ type: 'status', id: 's' }));
-    ws.send(JSON.stringify({ type: 'activate', id: 'a', key: services.sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true }));
+    ws.send(
+      JSON.stringify({
+        type: 'activate',
+        id: 'a',
+        key: services.sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: true,
+      }),
+    );
     const { messages, code } = await seen;
     expect(messages).toEqual([]);
     expect(code).toBe(4003);
@@ -67,7 +90,9 @@ describe('a forged extension Origin without pairing', () => {
   it('cannot authenticate with a made-up pairing, nor pair without an open code', async () => {
     const ws = await opened(server.port, ORIGIN);
     const seen = collect(ws);
-    expect(await authenticateSocket(ws, { id: randomBase64Url(18), secret: crypto.getRandomValues(new Uint8Array(32)) })).toBe(false);
+    expect(
+      await authenticateSocket(ws, { id: randomBase64Url(18), secret: crypto.getRandomValues(new Uint8Array(32)) }),
+    ).toBe(false);
     expect((await seen).code).toBe(4003);
     const attempt = await pairAs(ORIGIN, server.port, newPairingCode());
     expect(attempt.result).toEqual({ ok: false, reason: 'refused' });
@@ -90,9 +115,17 @@ describe('a program squatting on the port', () => {
     const port = (squatter.address() as { port: number }).port;
     const storage = memoryStorage();
     await savePairing(storage, { id: randomBase64Url(18), secret: crypto.getRandomValues(new Uint8Array(32)) });
-    const transport = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(ORIGIN), storage });
+    const transport = createLoopbackTransport({
+      port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(ORIGIN),
+      storage,
+    });
     const key = services.sim.purchase('ACMEBK01');
-    const error = await transport.request({ type: 'activate', id: 'a', key, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false }).catch((e: unknown) => e);
+    const error = await transport
+      .request({ type: 'activate', id: 'a', key, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostUnavailableError);
     expect((error as HostUnavailableError).reason).toBe('not-installed'); // the customer is offered copy and paste
     expect(received.length).toBe(1);
@@ -108,7 +141,13 @@ describe('a program squatting on the port', () => {
     let connections = 0;
     squatter.on('connection', () => connections++);
     const port = (squatter.address() as { port: number }).port;
-    const transport = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(ORIGIN), storage: memoryStorage() });
+    const transport = createLoopbackTransport({
+      port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(ORIGIN),
+      storage: memoryStorage(),
+    });
     const error = await transport.request({ type: 'status', id: 's' }).catch((e: unknown) => e);
     expect((error as HostUnavailableError).reason).toBe('not-installed');
     expect(connections).toBe(0);
@@ -147,8 +186,16 @@ describe('the pairing code', () => {
     expect((await pairAs(ORIGIN, server.port, code)).result.ok).toBe(false);
 
     // The pairing works for the extension, over and over, while nobody else gets in.
-    const transport = createLoopbackTransport({ port: server.port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(ORIGIN), storage: paired.storage });
-    expect(await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION })).toMatchObject({ type: 'hello' });
+    const transport = createLoopbackTransport({
+      port: server.port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(ORIGIN),
+      storage: paired.storage,
+    });
+    expect(await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION })).toMatchObject({
+      type: 'hello',
+    });
     expect(await transport.request({ type: 'status', id: 's' })).toMatchObject({ type: 'status' });
     transport.close();
   });
@@ -182,8 +229,16 @@ describe('handshake floods', () => {
 
   it('lets a genuine client through 40 trickling sockets and 16 forged-Origin ones', async () => {
     const trickles = Array.from({ length: 40 }, () => trickle(server.port));
-    const forged = await Promise.all(Array.from({ length: 16 }, () => opened(server.port, ORIGIN).catch(() => undefined)));
-    const transport = createLoopbackTransport({ port: server.port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(ORIGIN), storage: pairing.storage });
+    const forged = await Promise.all(
+      Array.from({ length: 16 }, () => opened(server.port, ORIGIN).catch(() => undefined)),
+    );
+    const transport = createLoopbackTransport({
+      port: server.port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(ORIGIN),
+      storage: pairing.storage,
+    });
     expect(await transport.request({ type: 'status', id: 's' })).toMatchObject({ type: 'status' });
     transport.close();
     for (const s of trickles) s.destroy();

@@ -56,7 +56,8 @@ async function startServe(): Promise<number> {
 async function stopServe(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const child = serve;
   serve = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
+  if (!child || child.exitCode !== null || child.signalCode !== null)
+    return { code: child?.exitCode ?? null, signal: child?.signalCode ?? null };
   const ended = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -103,7 +104,9 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
     const error = await browser.serviceWorker.evaluate(
       (name) =>
         new Promise<string>((resolve) => {
-          chrome.runtime.sendNativeMessage(name, { type: 'status', id: 'n' }, () => resolve(chrome.runtime.lastError?.message ?? 'answered'));
+          chrome.runtime.sendNativeMessage(name, { type: 'status', id: 'n' }, () =>
+            resolve(chrome.runtime.lastError?.message ?? 'answered'),
+          );
         }),
       world.config.nativeHostName,
     );
@@ -137,11 +140,18 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
     await popup.goto(browser.popupUrl);
     await popup.waitForSelector('#app[data-loaded]');
     const row = popup.locator(`li.product[data-product="${BACKUP}"]`);
-    await waitFor(async () => (await row.getAttribute('data-state')) === 'activated', { timeoutMs: 30_000, what: 'the popup to say activated' });
+    await waitFor(async () => (await row.getAttribute('data-state')) === 'activated', {
+      timeoutMs: 30_000,
+      what: 'the popup to say activated',
+    });
     expect(await row.getAttribute('data-route')).toBe('loopback');
     // In words, not only in an attribute.
-    expect(await row.locator('.product-route').textContent()).toMatch(/How the key went:.*loopback channel.*devpay-companion serve/);
-    await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) === 'reachable', { what: 'the host to show as reachable' });
+    expect(await row.locator('.product-route').textContent()).toMatch(
+      /How the key went:.*loopback channel.*devpay-companion serve/,
+    );
+    await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) === 'reachable', {
+      what: 'the host to show as reachable',
+    });
     expect(await popup.getAttribute('#host', 'data-route')).toBe('loopback');
     expect(await popup.locator('#host-route').textContent()).toContain('loopback channel');
     expect(await popup.locator('.fallback-key').count()).toBe(0);
@@ -169,8 +179,14 @@ describe('a sandboxed browser: activation through the loopback channel', () => {
       for (const url of [`ws://127.0.0.1:${port}/`, `ws://localhost:${port}/`]) {
         const before = serveLog.length;
         expect(await pageTriesPort(page, url), url).toEqual({ opened: false, code: 1006 });
-        await waitFor(() => serveLog.slice(before).includes('refused a loopback connection'), { timeoutMs: 5_000, what: 'serve to log the refusal' });
-        const refusal = serveLog.slice(before).split('\n').find((l) => l.includes('refused a loopback connection'))!;
+        await waitFor(() => serveLog.slice(before).includes('refused a loopback connection'), {
+          timeoutMs: 5_000,
+          what: 'serve to log the refusal',
+        });
+        const refusal = serveLog
+          .slice(before)
+          .split('\n')
+          .find((l) => l.includes('refused a loopback connection'))!;
         expect(refusal).toContain('status=403');
         expect(refusal).toContain(`origin="${new URL(world.sim.hostileUrl).origin}"`);
       }

@@ -15,7 +15,18 @@ import { CredentialsEventSchema, PROTOCOL_VERSION, type CredentialsEvent } from 
 import { connectLoopback, LoopbackUnavailableError, type LoopbackChannel } from '../native-host/api.ts';
 import { findSecrets, runCli } from './machine/companion.ts';
 import { authenticateSocket } from './helpers/loopback-pairing.ts';
-import { attempt, closeOf, EXTENSION_ORIGIN, inbox, loopbackServers, open, portIsFree, tokenOf, waitFor, type LoopbackSetup } from './helpers/loopback-server.ts';
+import {
+  attempt,
+  closeOf,
+  EXTENSION_ORIGIN,
+  inbox,
+  loopbackServers,
+  open,
+  portIsFree,
+  tokenOf,
+  waitFor,
+  type LoopbackSetup,
+} from './helpers/loopback-server.ts';
 import { useTestServices } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -29,7 +40,16 @@ beforeAll(() => {
 describe('limits', () => {
   let setup: LoopbackSetup;
   beforeAll(async () => {
-    setup = await serve({ limits: { maxConnections: 3, messagesPerSecond: 2, messageBurst: 6, maxInFlight: 1, idleTimeoutMs: 400, handshakeTimeoutMs: 1_500 } });
+    setup = await serve({
+      limits: {
+        maxConnections: 3,
+        messagesPerSecond: 2,
+        messageBurst: 6,
+        maxInFlight: 1,
+        idleTimeoutMs: 400,
+        handshakeTimeoutMs: 1_500,
+      },
+    });
   });
   afterAll(async () => {
     await setup?.server.close();
@@ -57,7 +77,11 @@ describe('limits', () => {
 
   it('refuses connections beyond the cap: a local program with 503, the extension after authenticating (1013)', async () => {
     const token = await tokenOf(setup);
-    const held = [await open(setup.server.port, { token }), await open(setup.server.port, { token }), await open(setup.server.port, { origin: EXTENSION_ORIGIN })];
+    const held = [
+      await open(setup.server.port, { token }),
+      await open(setup.server.port, { token }),
+      await open(setup.server.port, { origin: EXTENSION_ORIGIN }),
+    ];
     expect(await attempt(setup.server.port, { token })).toMatchObject({ opened: false, status: 503 });
     const extra = await attempt(setup.server.port, { origin: EXTENSION_ORIGIN });
     if (!extra.opened) throw new Error('the upgrade itself should open');
@@ -95,7 +119,10 @@ describe('limits', () => {
 describe('events for local programs', () => {
   it('tells a subscribed local program about every stored, replaced and forgotten set, in and out of process, never a secret', async () => {
     const setup = await serve({ limits: { rescanMs: 60_000 } });
-    const channel: LoopbackChannel = await connectLoopback({ port: setup.server.port, tokenFile: setup.server.tokenFile });
+    const channel: LoopbackChannel = await connectLoopback({
+      port: setup.server.port,
+      tokenFile: setup.server.tokenFile,
+    });
     const events: CredentialsEvent[] = [];
     channel.onEvent((e) => events.push(e));
     const extension = await open(setup.server.port, { origin: EXTENSION_ORIGIN });
@@ -103,11 +130,28 @@ describe('events for local programs', () => {
     const settle = () => new Promise((r) => setTimeout(r, 300));
 
     // 1. Activated through the channel (by the extension).
-    extension.send(JSON.stringify({ type: 'activate', id: 'a1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
+    extension.send(
+      JSON.stringify({
+        type: 'activate',
+        id: 'a1',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+      }),
+    );
     expect(await box.next(60_000)).toMatchObject({ type: 'activated', replaced: false });
     await waitFor('stored event', () => (events.length >= 1 ? true : undefined));
     // 2. Reactivated (replaced) through the channel.
-    extension.send(JSON.stringify({ type: 'activate', id: 'a2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true }));
+    extension.send(
+      JSON.stringify({
+        type: 'activate',
+        id: 'a2',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: true,
+      }),
+    );
     expect(await box.next(60_000)).toMatchObject({ type: 'activated', replaced: true });
     await waitFor('replaced event', () => (events.length >= 2 ? true : undefined));
     // 3. Forgotten by the CLI, in another process.
@@ -116,7 +160,11 @@ describe('events for local programs', () => {
     await waitFor('forgotten event', () => (events.length >= 3 ? true : undefined));
     // 4. Activated by the CLI, in another process.
     const key = sim.purchase('ACMEPV02');
-    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', '-'], { env: setup.env, input: `${key}\n`, timeoutMs: 60_000 });
+    const activated = await runCli(['activate', '--product', 'ACMEPV02', '--key', '-'], {
+      env: setup.env,
+      input: `${key}\n`,
+      timeoutMs: 60_000,
+    });
     expect(activated.code, activated.stderr).toBe(0);
     await waitFor('stored event from the CLI', () => (events.length >= 4 ? true : undefined));
     await settle();
@@ -134,13 +182,23 @@ describe('events for local programs', () => {
     }
     // The browser gets replies only, never events.
     expect(box.messages.every((m) => m.type !== 'credentials-changed')).toBe(true);
-    expect(await findSecrets(allSecrets(), { texts: { events: JSON.stringify(events), log: logLines.join('') } })).toEqual([]);
+    expect(
+      await findSecrets(allSecrets(), { texts: { events: JSON.stringify(events), log: logLines.join('') } }),
+    ).toEqual([]);
 
     // The token proves only "a program of this user": it may say hello and listen, never read the status or activate.
     expect(await channel.request({ type: 'hello', protocol: PROTOCOL_VERSION })).toMatchObject({ type: 'hello' });
     expect(await channel.request({ type: 'status' })).toMatchObject({ type: 'error', code: 'CALLER_NOT_ALLOWED' });
     const stolen = sim.purchase('ACMEBK01');
-    expect(await channel.request({ type: 'activate', key: stolen, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true })).toMatchObject({ type: 'error', code: 'CALLER_NOT_ALLOWED' });
+    expect(
+      await channel.request({
+        type: 'activate',
+        key: stolen,
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: true,
+      }),
+    ).toMatchObject({ type: 'error', code: 'CALLER_NOT_ALLOWED' });
 
     extension.close();
     await channel.close();
@@ -150,7 +208,10 @@ describe('events for local programs', () => {
 
 describe('shutdown', () => {
   it('closes every connection (1001), frees the port, removes the token file and leaves no handles', async () => {
-    const handles = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap' || r === 'TCPSocketWrap' || r === 'FSEventWrap').length;
+    const handles = () =>
+      process
+        .getActiveResourcesInfo()
+        .filter((r) => r === 'TCPServerWrap' || r === 'TCPSocketWrap' || r === 'FSEventWrap').length;
     const before = handles();
     const setup = await serve();
     const { port, tokenFile } = setup.server;
@@ -176,14 +237,19 @@ describe('shutdown', () => {
   it('devpay-companion serve runs until SIGTERM, prints where the token is, and shuts down cleanly', async () => {
     const setup = await serve();
     await setup.server.close(); // only its folder and configuration are wanted
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('native-host/main.ts'), 'serve', '--port', '0'], { env: { ...setup.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve('native-host/main.ts'), 'serve', '--port', '0'], {
+      env: { ...setup.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
     try {
-      const port = Number(await waitFor('serve to listen', () => /ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr)?.[1], 20_000));
+      const port = Number(
+        await waitFor('serve to listen', () => /ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr)?.[1], 20_000),
+      );
       const tokenFile = join(setup.dataDir, 'loopback.token');
       expect(stderr).toContain(tokenFile);
       expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);

@@ -16,7 +16,17 @@ import { createLoopbackTransport, type WebSocketLike } from '../extension/lib/lo
 import { connectLoopback } from '../native-host/api.ts';
 import { findSecrets, runCli } from './machine/companion.ts';
 import { socketWithOrigin } from './helpers/loopback-pairing.ts';
-import { attempt, closeOf, EXTENSION_ORIGIN, inbox, loopbackServers, open, tokenOf, UNLISTED_EXTENSION_ORIGIN, type LoopbackSetup } from './helpers/loopback-server.ts';
+import {
+  attempt,
+  closeOf,
+  EXTENSION_ORIGIN,
+  inbox,
+  loopbackServers,
+  open,
+  tokenOf,
+  UNLISTED_EXTENSION_ORIGIN,
+  type LoopbackSetup,
+} from './helpers/loopback-server.ts';
 import { useTestServices } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
 
@@ -50,29 +60,67 @@ describe('activation through the channel', () => {
     const box = inbox(ws);
     ws.send(JSON.stringify({ type: 'hello', id: 'h1', protocol: PROTOCOL_VERSION, client: 'test' }));
     const hello = await box.next();
-    expect(hello).toMatchObject({ type: 'hello', id: 'h1', protocol: PROTOCOL_VERSION, products: [{ code: 'ACMEBK01' }, { code: 'ACMEPV02' }] });
+    expect(hello).toMatchObject({
+      type: 'hello',
+      id: 'h1',
+      protocol: PROTOCOL_VERSION,
+      products: [{ code: 'ACMEBK01' }, { code: 'ACMEPV02' }],
+    });
 
     const key = sim.purchase('ACMEBK01');
     ws.send(JSON.stringify({ type: 'activate', id: 'a1', key, productCode: 'ACMEBK01', capturedAt: Date.now() }));
     const activated = await box.next(60_000);
-    expect(activated).toMatchObject({ type: 'activated', id: 'a1', product: { code: 'ACMEBK01', name: 'Acme Backup' }, replaced: false });
+    expect(activated).toMatchObject({
+      type: 'activated',
+      id: 'a1',
+      product: { code: 'ACMEBK01', name: 'Acme Backup' },
+      replaced: false,
+    });
     const issued = sim.issued.at(-1)!;
     expect(activated.accessKeyId).not.toBe(issued.accessKeyId); // masked
     expect(String(activated.accessKeyId).slice(-4)).toBe(issued.accessKeyId.slice(-4));
 
     // The same handler: a second activation without confirmation is ALREADY_ACTIVATED, as over native messaging.
-    ws.send(JSON.stringify({ type: 'activate', id: 'a2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }));
-    expect(await box.next(60_000)).toMatchObject({ type: 'error', id: 'a2', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEBK01' } });
+    ws.send(
+      JSON.stringify({
+        type: 'activate',
+        id: 'a2',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+      }),
+    );
+    expect(await box.next(60_000)).toMatchObject({
+      type: 'error',
+      id: 'a2',
+      code: 'ALREADY_ACTIVATED',
+      product: { code: 'ACMEBK01' },
+    });
 
     ws.send(JSON.stringify({ type: 'status', id: 's1' }));
     const status = await box.next();
-    expect(status).toMatchObject({ type: 'status', id: 's1', products: [{ code: 'ACMEBK01', activated: true, state: 'activated' }, { code: 'ACMEPV02', activated: false }] });
+    expect(status).toMatchObject({
+      type: 'status',
+      id: 's1',
+      products: [
+        { code: 'ACMEBK01', activated: true, state: 'activated' },
+        { code: 'ACMEPV02', activated: false },
+      ],
+    });
     for (const m of box.messages) expect(v.safeParse(ReplySchema, m).success).toBe(true);
 
     // The credentials are where a desktop product reads them, and nowhere in what went over the wire or into the log.
     const creds = await runCli(['credentials', '--product', 'ACMEBK01'], { env: setup.env });
-    expect(JSON.parse(creds.stdout)).toMatchObject({ AccessKeyId: issued.accessKeyId, SecretAccessKey: issued.secretAccessKey });
-    expect(await findSecrets(allSecrets(), { dirs: [setup.dataDir], texts: { wire: JSON.stringify(box.messages), log: logLines.join('') } })).toEqual([]);
+    expect(JSON.parse(creds.stdout)).toMatchObject({
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+    });
+    expect(
+      await findSecrets(allSecrets(), {
+        dirs: [setup.dataDir],
+        texts: { wire: JSON.stringify(box.messages), log: logLines.join('') },
+      }),
+    ).toEqual([]);
     ws.close();
   });
 
@@ -87,7 +135,14 @@ describe('activation through the channel', () => {
     const hello = await transport.request({ type: 'hello', id: 'h', protocol: PROTOCOL_VERSION });
     expect(hello).toMatchObject({ type: 'hello', id: 'h' });
     const key = sim.purchase('ACMEPV02');
-    const activated = await transport.request({ type: 'activate', id: 'a', key, productCode: 'ACMEPV02', capturedAt: Date.now(), replace: false });
+    const activated = await transport.request({
+      type: 'activate',
+      id: 'a',
+      key,
+      productCode: 'ACMEPV02',
+      capturedAt: Date.now(),
+      replace: false,
+    });
     expect(activated).toMatchObject({ type: 'activated', id: 'a', product: { code: 'ACMEPV02' } });
     transport.close();
   });
@@ -97,28 +152,54 @@ describe('activation through the channel', () => {
     await new Promise<void>((r) => free.listen({ host: '127.0.0.1', port: 0 }, () => r()));
     const port = (free.address() as { port: number }).port;
     await new Promise<void>((r) => free.close(() => r()));
-    const nobody = createLoopbackTransport({ port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(EXTENSION_ORIGIN), storage: setup.storage });
+    const nobody = createLoopbackTransport({
+      port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(EXTENSION_ORIGIN),
+      storage: setup.storage,
+    });
     const started = Date.now();
     const error = await nobody.request({ type: 'status', id: 's' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostUnavailableError);
     expect((error as HostUnavailableError).reason).toBe('not-installed');
     expect(Date.now() - started).toBeLessThan(2_000);
 
-    const stranger = createLoopbackTransport({ port: setup.server.port, newId: () => crypto.randomUUID(), client: 't', openSocket: socketWithOrigin(UNLISTED_EXTENSION_ORIGIN), storage: setup.storage });
+    const stranger = createLoopbackTransport({
+      port: setup.server.port,
+      newId: () => crypto.randomUUID(),
+      client: 't',
+      openSocket: socketWithOrigin(UNLISTED_EXTENSION_ORIGIN),
+      storage: setup.storage,
+    });
     const refused = await stranger.request({ type: 'status', id: 's' }).catch((e: unknown) => e);
     expect((refused as HostUnavailableError).reason).toBe('not-installed');
   });
 
   it('refuses web pages, unlisted extensions and Firefox origins before the upgrade (403)', async () => {
-    for (const origin of ['https://evil.example', 'null', 'http://127.0.0.1:8080', UNLISTED_EXTENSION_ORIGIN, 'moz-extension://0b7c1c1e-6c2a-4f5e-9d51-1d3c5b4a7e21', `${EXTENSION_ORIGIN}.evil.example`]) {
+    for (const origin of [
+      'https://evil.example',
+      'null',
+      'http://127.0.0.1:8080',
+      UNLISTED_EXTENSION_ORIGIN,
+      'moz-extension://0b7c1c1e-6c2a-4f5e-9d51-1d3c5b4a7e21',
+      `${EXTENSION_ORIGIN}.evil.example`,
+    ]) {
       const outcome = await attempt(setup.server.port, { origin });
       expect(outcome, origin).toMatchObject({ opened: false, status: 403 });
     }
   });
 
   it('refuses a Host header that is not loopback (DNS rebinding), even from the extension', async () => {
-    for (const host of [`evil.example:${setup.server.port}`, `127.0.0.1:${setup.server.port + 1}`, `localhost.evil.example:${setup.server.port}`]) {
-      expect(await attempt(setup.server.port, { origin: EXTENSION_ORIGIN, host }), host).toMatchObject({ opened: false, status: 403 });
+    for (const host of [
+      `evil.example:${setup.server.port}`,
+      `127.0.0.1:${setup.server.port + 1}`,
+      `localhost.evil.example:${setup.server.port}`,
+    ]) {
+      expect(await attempt(setup.server.port, { origin: EXTENSION_ORIGIN, host }), host).toMatchObject({
+        opened: false,
+        status: 403,
+      });
     }
     for (const host of [`localhost:${setup.server.port}`, `[::1]:${setup.server.port}`]) {
       const outcome = await attempt(setup.server.port, { origin: EXTENSION_ORIGIN, host });
@@ -131,22 +212,34 @@ describe('activation through the channel', () => {
     expect(await attempt(setup.server.port)).toMatchObject({ opened: false, status: 401 });
     expect(await attempt(setup.server.port, { token: 'x'.repeat(43) })).toMatchObject({ opened: false, status: 401 });
     const token = await tokenOf(setup);
-    expect(await attempt(setup.server.port, { token: token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A') })).toMatchObject({ opened: false, status: 401 });
+    expect(
+      await attempt(setup.server.port, { token: token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A') }),
+    ).toMatchObject({ opened: false, status: 401 });
     // A wrong token does not become acceptable by adding the extension's origin.
-    expect(await attempt(setup.server.port, { token: 'y'.repeat(43), origin: EXTENSION_ORIGIN })).toMatchObject({ opened: false, status: 401 });
+    expect(await attempt(setup.server.port, { token: 'y'.repeat(43), origin: EXTENSION_ORIGIN })).toMatchObject({
+      opened: false,
+      status: 401,
+    });
     const ok = await attempt(setup.server.port, { token });
     expect(ok.opened).toBe(true);
     if (ok.opened) ok.ws.close();
-    await expect(connectLoopback({ port: setup.server.port, tokenFile: join(setup.dir, 'no-such-token') })).rejects.toMatchObject({ code: 'NOT_RUNNING' });
+    await expect(
+      connectLoopback({ port: setup.server.port, tokenFile: join(setup.dir, 'no-such-token') }),
+    ).rejects.toMatchObject({ code: 'NOT_RUNNING' });
     const wrongFile = join(setup.dir, 'wrong.token');
     await writeFile(wrongFile, 'z'.repeat(43), { mode: 0o600 });
-    await expect(connectLoopback({ port: setup.server.port, tokenFile: wrongFile })).rejects.toMatchObject({ code: 'REFUSED' });
+    await expect(connectLoopback({ port: setup.server.port, tokenFile: wrongFile })).rejects.toMatchObject({
+      code: 'REFUSED',
+    });
     // Nothing of the token reaches the log.
     expect(logLines.join('')).not.toContain(token);
   });
 
   it('answers other paths with 404 and plain HTTP with 426', async () => {
-    expect(await attempt(setup.server.port, { origin: EXTENSION_ORIGIN, path: '/other' })).toMatchObject({ opened: false, status: 404 });
+    expect(await attempt(setup.server.port, { origin: EXTENSION_ORIGIN, path: '/other' })).toMatchObject({
+      opened: false,
+      status: 404,
+    });
     const res = await fetch(`http://127.0.0.1:${setup.server.port}/`);
     expect(res.status).toBe(426);
     await res.text();
@@ -156,7 +249,12 @@ describe('activation through the channel', () => {
     const ws = await open(setup.server.port, { origin: EXTENSION_ORIGIN });
     const box = inbox(ws);
     ws.send('{"type":"hello",');
-    expect(await box.next()).toEqual({ type: 'error', id: null, code: 'BAD_MESSAGE', message: 'The message is not valid JSON.' });
+    expect(await box.next()).toEqual({
+      type: 'error',
+      id: null,
+      code: 'BAD_MESSAGE',
+      message: 'The message is not valid JSON.',
+    });
     ws.send(JSON.stringify({ type: 'launch-missiles', id: 'x' }));
     expect(await box.next()).toMatchObject({ type: 'error', id: 'x', code: 'UNKNOWN_TYPE' });
     ws.send(JSON.stringify({ type: 'status', id: 's', extra: true }));

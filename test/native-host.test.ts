@@ -12,7 +12,17 @@ import type { VendorConfig } from '../shared/config.ts';
 import { MAX_INBOUND_MESSAGE_BYTES, ReplySchema } from '../shared/messages.ts';
 import { keychainAccount } from '../native-host/store/credential-store.ts';
 import { keychainServiceName } from '../native-host/store/keychain.ts';
-import { assertBundleBuilt, DEMO_CHROMIUM_ID, DEMO_FIREFOX_ID, findSecrets, frame, lengthPrefix, NativeHostProcess, parseFrames, runCli } from './machine/companion.ts';
+import {
+  assertBundleBuilt,
+  DEMO_CHROMIUM_ID,
+  DEMO_FIREFOX_ID,
+  findSecrets,
+  frame,
+  lengthPrefix,
+  NativeHostProcess,
+  parseFrames,
+  runCli,
+} from './machine/companion.ts';
 import { startKeyring, type Keyring } from './machine/keyring.ts';
 import { useTestServices, type TestCase } from './helpers/test-services.ts';
 import type { Simulator } from './simulator/server.ts';
@@ -28,14 +38,15 @@ function fresh(extra: Record<string, string | undefined> = {}): Promise<Setup> {
   return services.newCase(extra);
 }
 
-
 function allSecrets(): string[] {
   return [...sim.mintedKeys(), ...sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
 }
 
 /** After every activation: neither the key nor a credential in the data folder (files, logs), stderr or stdout. */
 async function expectNothingLeaked(setup: Setup, host: NativeHostProcess): Promise<void> {
-  expect(await findSecrets(allSecrets(), { dirs: [setup.dataDir], texts: { stderr: host.stderr, stdout: host.stdout } })).toEqual([]);
+  expect(
+    await findSecrets(allSecrets(), { dirs: [setup.dataDir], texts: { stderr: host.stderr, stdout: host.stdout } }),
+  ).toEqual([]);
 }
 
 function expectValidReply(reply: unknown): void {
@@ -74,7 +85,14 @@ describe('native messaging transport', () => {
     });
     const status = await host.request({ type: 'status', id: 's1' });
     expectValidReply(status);
-    expect(status).toMatchObject({ type: 'status', id: 's1', products: [{ code: 'ACMEBK01', activated: false, state: 'not-activated' }, { code: 'ACMEPV02', activated: false }] });
+    expect(status).toMatchObject({
+      type: 'status',
+      id: 's1',
+      products: [
+        { code: 'ACMEBK01', activated: false, state: 'not-activated' },
+        { code: 'ACMEPV02', activated: false },
+      ],
+    });
     const mismatch = await host.request({ type: 'hello', id: 'h2', protocol: 2 });
     expect(mismatch).toMatchObject({ type: 'error', id: 'h2', code: 'PROTOCOL_MISMATCH' });
     expect(await host.close()).toEqual({ code: 0, signal: null });
@@ -83,7 +101,10 @@ describe('native messaging transport', () => {
 
   it('serves a Firefox caller (manifest path and add-on ID)', async () => {
     const setup = await fresh();
-    const host = new NativeHostProcess(['/usr/lib/mozilla/native-messaging-hosts/com.acme_demo.devpay_companion.json', DEMO_FIREFOX_ID], setup.env);
+    const host = new NativeHostProcess(
+      ['/usr/lib/mozilla/native-messaging-hosts/com.acme_demo.devpay_companion.json', DEMO_FIREFOX_ID],
+      setup.env,
+    );
     expect(await host.request({ type: 'status', id: 'ff' })).toMatchObject({ type: 'status', id: 'ff' });
     expect((await host.close()).code).toBe(0);
   });
@@ -101,7 +122,9 @@ describe('native messaging transport', () => {
       const { code } = await host.exited;
       expect(code).not.toBe(0);
       const frames = parseFrames(host.stdout);
-      expect(frames).toEqual([{ type: 'error', id: null, code: 'CALLER_NOT_ALLOWED', message: stringContaining('Acme Software') }]);
+      expect(frames).toEqual([
+        { type: 'error', id: null, code: 'CALLER_NOT_ALLOWED', message: stringContaining('Acme Software') },
+      ]);
     }
     // On Windows Chromium adds --parent-window=N: still the allowed extension.
     const windows = new NativeHostProcess([`chrome-extension://${DEMO_CHROMIUM_ID}/`, '--parent-window=0'], setup.env);
@@ -117,23 +140,50 @@ describe('native messaging transport', () => {
     const badJson = await host.next();
     expect(badJson).toMatchObject({ type: 'error', id: null, code: 'BAD_MESSAGE' });
     const cases: [unknown, Record<string, unknown>][] = [
-      [{ type: 'launchMissiles', id: 'u1' }, { id: 'u1', code: 'UNKNOWN_TYPE' }],
-      [{ type: 'status', id: 'e1', extra: true }, { id: 'e1', code: 'BAD_MESSAGE' }],
-      [{ type: 'activate', id: 'w1', key: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12', capturedAt: 'yesterday' }, { id: 'w1', code: 'BAD_MESSAGE' }],
-      [{ type: 'activate', id: 'w2', key: 42, capturedAt: Date.now() }, { id: 'w2', code: 'BAD_MESSAGE' }],
+      [
+        { type: 'launchMissiles', id: 'u1' },
+        { id: 'u1', code: 'UNKNOWN_TYPE' },
+      ],
+      [
+        { type: 'status', id: 'e1', extra: true },
+        { id: 'e1', code: 'BAD_MESSAGE' },
+      ],
+      [
+        { type: 'activate', id: 'w1', key: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12', capturedAt: 'yesterday' },
+        { id: 'w1', code: 'BAD_MESSAGE' },
+      ],
+      [
+        { type: 'activate', id: 'w2', key: 42, capturedAt: Date.now() },
+        { id: 'w2', code: 'BAD_MESSAGE' },
+      ],
       [{ type: 'status' }, { id: null, code: 'BAD_MESSAGE' }],
-      [{ type: 'hello', id: 'x'.repeat(65), protocol: 1 }, { id: null, code: 'BAD_MESSAGE' }],
+      [
+        { type: 'hello', id: 'x'.repeat(65), protocol: 1 },
+        { id: null, code: 'BAD_MESSAGE' },
+      ],
       [[1, 2, 3], { id: null, code: 'BAD_MESSAGE' }],
       [null, { id: null, code: 'BAD_MESSAGE' }],
       ['status', { id: null, code: 'BAD_MESSAGE' }],
-      [{ type: 'activate', id: 'p1', key: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12', capturedAt: Date.now(), productCode: '../../etc' }, { id: 'p1', code: 'BAD_MESSAGE' }],
+      [
+        {
+          type: 'activate',
+          id: 'p1',
+          key: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ12',
+          capturedAt: Date.now(),
+          productCode: '../../etc',
+        },
+        { id: 'p1', code: 'BAD_MESSAGE' },
+      ],
     ];
     for (const [message, expected] of cases) {
       const reply = await host.request(message as Record<string, unknown>);
       expectValidReply(reply);
       expect(reply).toMatchObject({ type: 'error', ...expected });
     }
-    expect(await host.request({ type: 'status', id: 'still-here' })).toMatchObject({ type: 'status', id: 'still-here' });
+    expect(await host.request({ type: 'status', id: 'still-here' })).toMatchObject({
+      type: 'status',
+      id: 'still-here',
+    });
     expect((await host.close()).code).toBe(0);
     expect(host.stderr).not.toMatch(/\n\s+at /); // no stack traces
   });
@@ -148,7 +198,13 @@ describe('native messaging transport', () => {
     await new Promise((r) => setTimeout(r, 50));
     host.writeRaw(f.subarray(7));
     expect(await host.next()).toMatchObject({ id: 'split' });
-    host.writeRaw(Buffer.concat([frame({ type: 'status', id: 'a' }), frame({ type: 'hello', id: 'b', protocol: 1 }), frame({ type: 'status', id: 'c' })]));
+    host.writeRaw(
+      Buffer.concat([
+        frame({ type: 'status', id: 'a' }),
+        frame({ type: 'hello', id: 'b', protocol: 1 }),
+        frame({ type: 'status', id: 'c' }),
+      ]),
+    );
     const ids = [(await host.next()).id, (await host.next()).id, (await host.next()).id];
     // Three replies, one per request, in any order.
     expect(new Set(ids)).toEqual(new Set(['a', 'b', 'c']));
@@ -161,19 +217,32 @@ describe('native messaging transport', () => {
     host.writeRaw(Buffer.concat(Array.from({ length: 6 }, (_, i) => frame({ type: 'status', id: `q${i}` }))));
     host.end();
     expect((await host.exited).code).toBe(0);
-    expect(parseFrames(host.stdout).map((r) => (r as { id: string }).id).sort()).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5']);
+    expect(
+      parseFrames(host.stdout)
+        .map((r) => (r as { id: string }).id)
+        .sort(),
+    ).toEqual(['q0', 'q1', 'q2', 'q3', 'q4', 'q5']);
   });
 
   it('refuses a zero length, and an oversize length before its body arrives, then exits', async () => {
     const setup = await fresh();
     const zero = NativeHostProcess.chromium(setup.env);
     zero.writeRaw(lengthPrefix(0));
-    expect(await zero.next()).toMatchObject({ type: 'error', id: null, code: 'BAD_MESSAGE', message: stringMatching(/length 0/) });
+    expect(await zero.next()).toMatchObject({
+      type: 'error',
+      id: null,
+      code: 'BAD_MESSAGE',
+      message: stringMatching(/length 0/),
+    });
     expect((await zero.exited).code).toBe(1);
 
     const big = NativeHostProcess.chromium(setup.env);
     big.writeRaw(lengthPrefix(MAX_INBOUND_MESSAGE_BYTES + 1)); // stdin stays open, no body sent
-    expect(await big.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', message: stringMatching(/65537 bytes/) });
+    expect(await big.next()).toMatchObject({
+      type: 'error',
+      code: 'BAD_MESSAGE',
+      message: stringMatching(/65537 bytes/),
+    });
     expect((await big.exited).code).toBe(1);
     expect(big.stderr).toMatch(/frame-too-large/);
   });
@@ -195,40 +264,89 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     const key = sim.purchase('ACMEBK01');
-    const reply = await host.request({ type: 'activate', id: 'a1', key: ` ${key}\n`, productCode: 'ACMEBK01', pageUrl: `https://vendor.devpay.test/welcome?ActivationKey=${key}&ProductCode=ACMEBK01`, capturedAt: Date.now() });
+    const reply = await host.request({
+      type: 'activate',
+      id: 'a1',
+      key: ` ${key}\n`,
+      productCode: 'ACMEBK01',
+      pageUrl: `https://vendor.devpay.test/welcome?ActivationKey=${key}&ProductCode=ACMEBK01`,
+      capturedAt: Date.now(),
+    });
     expectValidReply(reply);
     const issued = sim.issued.at(-1)!;
-    expect(reply).toEqual({ type: 'activated', id: 'a1', product: { code: 'ACMEBK01', name: 'Acme Backup' }, accessKeyId: maskIdentifier(issued.accessKeyId), activatedAt: anyString(), replaced: false });
+    expect(reply).toEqual({
+      type: 'activated',
+      id: 'a1',
+      product: { code: 'ACMEBK01', name: 'Acme Backup' },
+      accessKeyId: maskIdentifier(issued.accessKeyId),
+      activatedAt: anyString(),
+      replaced: false,
+    });
     expect(issued.productCode).toBe('ACMEBK01');
     const status = await host.request({ type: 'status', id: 's' });
-    expect(status).toMatchObject({ products: [{ code: 'ACMEBK01', activated: true, state: 'activated', accessKeyId: maskIdentifier(issued.accessKeyId) }, { code: 'ACMEPV02', activated: false }] });
+    expect(status).toMatchObject({
+      products: [
+        { code: 'ACMEBK01', activated: true, state: 'activated', accessKeyId: maskIdentifier(issued.accessKeyId) },
+        { code: 'ACMEPV02', activated: false },
+      ],
+    });
     expect((await host.close()).code).toBe(0);
 
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect((await stat(join(setup.dataDir, 'credentials'))).mode & 0o777).toBe(0o700);
-    expect(await storedSet(setup, 'ACMEBK01')).toMatchObject({ AccessKeyId: issued.accessKeyId, SecretAccessKey: issued.secretAccessKey, UserToken: issued.userToken });
+    expect(await storedSet(setup, 'ACMEBK01')).toMatchObject({
+      AccessKeyId: issued.accessKeyId,
+      SecretAccessKey: issued.secretAccessKey,
+      UserToken: issued.userToken,
+    });
     // The host's own log file is there, 0600, and (like everything else) holds no secret.
     expect((await stat(join(setup.dataDir, 'logs', 'host.log'))).mode & 0o777).toBe(0o600);
-    expect(await readFile(join(setup.dataDir, 'logs', 'host.log'), 'utf8')).toContain('page="https://vendor.devpay.test"');
+    expect(await readFile(join(setup.dataDir, 'logs', 'host.log'), 'utf8')).toContain(
+      'page="https://vendor.devpay.test"',
+    );
     await expectNothingLeaked(setup, host);
   });
 
   it('asks before replacing: ALREADY_ACTIVATED without calling the License Service, then replaces on replace:true', async () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
-    const first = await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+    const first = await host.request({
+      type: 'activate',
+      id: '1',
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+    });
     expect(first).toMatchObject({ type: 'activated', replaced: false });
     const firstSet = sim.issued.at(-1)!;
 
     const requestsBefore = sim.requests.length;
-    const again = await host.request({ type: 'activate', id: '2', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+    const again = await host.request({
+      type: 'activate',
+      id: '2',
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+    });
     expectValidReply(again);
-    expect(again).toMatchObject({ type: 'error', id: '2', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEBK01', name: 'Acme Backup' } });
+    expect(again).toMatchObject({
+      type: 'error',
+      id: '2',
+      code: 'ALREADY_ACTIVATED',
+      product: { code: 'ACMEBK01', name: 'Acme Backup' },
+    });
     expect(sim.requests.length).toBe(requestsBefore);
     expect((await storedSet(setup, 'ACMEBK01')).AccessKeyId).toBe(firstSet.accessKeyId);
 
-    const replaced = await host.request({ type: 'activate', id: '3', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+    const replaced = await host.request({
+      type: 'activate',
+      id: '3',
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+      replace: true,
+    });
     expect(replaced).toMatchObject({ type: 'activated', replaced: true });
     const secondSet = sim.issued.at(-1)!;
     expect((await storedSet(setup, 'ACMEBK01')).AccessKeyId).toBe(secondSet.accessKeyId);
@@ -240,19 +358,38 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     const before = sim.requests.length;
-    const reply = await host.request({ type: 'activate', id: 't1', key: sim.purchase('ACMEPV02'), capturedAt: Date.now() });
-    expect(reply).toMatchObject({ type: 'activated', product: { code: 'ACMEPV02', name: 'Acme Photo Vault' }, replaced: false });
+    const reply = await host.request({
+      type: 'activate',
+      id: 't1',
+      key: sim.purchase('ACMEPV02'),
+      capturedAt: Date.now(),
+    });
+    expect(reply).toMatchObject({
+      type: 'activated',
+      product: { code: 'ACMEPV02', name: 'Acme Photo Vault' },
+      replaced: false,
+    });
     expect(sim.requests.length - before).toBe(2); // ACMEBK01's token refused as IncorrectActivationKey, then ACMEPV02's
     const kept = sim.issued.at(-1)!;
 
     // Found by trying tokens and already activated: the new set is discarded, the customer is asked.
-    const again = await host.request({ type: 'activate', id: 't2', key: sim.purchase('ACMEPV02'), capturedAt: Date.now() });
+    const again = await host.request({
+      type: 'activate',
+      id: 't2',
+      key: sim.purchase('ACMEPV02'),
+      capturedAt: Date.now(),
+    });
     expect(again).toMatchObject({ type: 'error', code: 'ALREADY_ACTIVATED', product: { code: 'ACMEPV02' } });
     expect((await storedSet(setup, 'ACMEPV02')).AccessKeyId).toBe(kept.accessKeyId);
 
     // A refusal other than IncorrectActivationKey stops the search at once.
     const beforeInvalid = sim.requests.length;
-    const invalid = await host.request({ type: 'activate', id: 't3', key: 'ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ', capturedAt: Date.now() });
+    const invalid = await host.request({
+      type: 'activate',
+      id: 't3',
+      key: 'ZZZZZZZZZZZZZZZZZZZZZZZZZZZZ',
+      capturedAt: Date.now(),
+    });
     expect(invalid).toMatchObject({ type: 'error', code: 'INVALID_KEY', activateUrl: demo.activateUrl });
     expect(sim.requests.length - beforeInvalid).toBe(1);
     await host.close();
@@ -263,42 +400,101 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     const before = sim.requests.length;
-    const old = await host.request({ type: 'activate', id: 'o', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() - 61 * 60_000 });
+    const old = await host.request({
+      type: 'activate',
+      id: 'o',
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now() - 61 * 60_000,
+    });
     expectValidReply(old);
-    expect(old).toMatchObject({ type: 'error', code: 'KEY_TOO_OLD', activateUrl: demo.activateUrl, message: stringContaining(demo.activateUrl) });
-    const malformed = await host.request({ type: 'activate', id: 'm', key: 'not-a-key!', productCode: 'ACMEBK01', capturedAt: Date.now() });
+    expect(old).toMatchObject({
+      type: 'error',
+      code: 'KEY_TOO_OLD',
+      activateUrl: demo.activateUrl,
+      message: stringContaining(demo.activateUrl),
+    });
+    const malformed = await host.request({
+      type: 'activate',
+      id: 'm',
+      key: 'not-a-key!',
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+    });
     expect(malformed).toMatchObject({ type: 'error', code: 'MALFORMED_KEY', activateUrl: demo.activateUrl });
-    const unknown = await host.request({ type: 'activate', id: 'u', key: sim.purchase('ACMEBK01'), productCode: 'NOTOURS1', capturedAt: Date.now() });
+    const unknown = await host.request({
+      type: 'activate',
+      id: 'u',
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'NOTOURS1',
+      capturedAt: Date.now(),
+    });
     expect(unknown).toMatchObject({ type: 'error', code: 'UNKNOWN_PRODUCT' });
     expect(sim.requests.length).toBe(before);
     await host.close();
     await expectNothingLeaked(setup, host);
   });
 
-  it('reports the service\'s refusals, and a failed reactivation leaves the old file and keychain entry byte-identical', async () => {
+  it("reports the service's refusals, and a failed reactivation leaves the old file and keychain entry byte-identical", async () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
-    expect(await host.request({ type: 'activate', id: '0', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+    expect(
+      await host.request({
+        type: 'activate',
+        id: '0',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+      }),
+    ).toMatchObject({ type: 'activated' });
     const file = join(setup.dataDir, 'credentials', 'ACMEBK01.cred');
     const fileBefore = await readFile(file);
     const keyBefore = await keychainEntry(setup, 'ACMEBK01');
     expect(keyBefore).toMatch(/^[A-Za-z0-9+/]{43}=$/);
 
-    const wrongProduct = await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEPV02'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+    const wrongProduct = await host.request({
+      type: 'activate',
+      id: '1',
+      key: sim.purchase('ACMEPV02'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+      replace: true,
+    });
     expect(wrongProduct).toMatchObject({ type: 'error', code: 'INCORRECT_KEY', product: { code: 'ACMEBK01' } });
-    const invalid = await host.request({ type: 'activate', id: '2', key: 'AAAABBBBCCCCDDDDEEEEFFFFGGGG', productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+    const invalid = await host.request({
+      type: 'activate',
+      id: '2',
+      key: 'AAAABBBBCCCCDDDDEEEEFFFFGGGG',
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+      replace: true,
+    });
     expect(invalid).toMatchObject({ type: 'error', code: 'INVALID_KEY' });
     const expiring = sim.purchase('ACMEBK01');
     sim.clock.advance(61 * 60_000);
     try {
-      const expired = await host.request({ type: 'activate', id: '3', key: expiring, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+      const expired = await host.request({
+        type: 'activate',
+        id: '3',
+        key: expiring,
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: true,
+      });
       expect(expired).toMatchObject({ type: 'error', code: 'EXPIRED_KEY', activateUrl: demo.activateUrl });
     } finally {
       sim.clock.advance(-61 * 60_000);
     }
     sim.faults.add({ kind: 'error', code: 'SomethingNobodyDocumented', status: 400 });
     try {
-      const bad = await host.request({ type: 'activate', id: '4', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true });
+      const bad = await host.request({
+        type: 'activate',
+        id: '4',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: true,
+      });
       expect(bad).toMatchObject({ type: 'error', code: 'SERVICE_BAD_ANSWER' });
     } finally {
       sim.faults.clear();
@@ -313,12 +509,26 @@ describe('activation over native messaging', () => {
     const setup = await fresh();
     const host = NativeHostProcess.chromium(setup.env);
     sim.faults.add({ kind: '503' }, 2);
-    expect(await host.request({ type: 'activate', id: 'r', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+    expect(
+      await host.request({
+        type: 'activate',
+        id: 'r',
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+      }),
+    ).toMatchObject({ type: 'activated' });
     expect(sim.faults.pending).toBe(0);
     await host.close();
 
     const untrusting = NativeHostProcess.chromium({ ...setup.env, DEVPAY_CA_FILE: undefined });
-    const reply = await untrusting.request({ type: 'activate', id: 'u', key: sim.purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
+    const reply = await untrusting.request({
+      type: 'activate',
+      id: 'u',
+      key: sim.purchase('ACMEPV02'),
+      productCode: 'ACMEPV02',
+      capturedAt: Date.now(),
+    });
     expect(reply).toMatchObject({ type: 'error', code: 'SERVICE_UNTRUSTED' });
     await untrusting.close();
     await expectNothingLeaked(setup, host);
@@ -338,7 +548,13 @@ describe('keychain problems', () => {
       ] as const) {
         const host = NativeHostProcess.chromium(env);
         const started = Date.now();
-        const reply = await host.request({ type: 'activate', id: 'k', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() });
+        const reply = await host.request({
+          type: 'activate',
+          id: 'k',
+          key: sim.purchase('ACMEBK01'),
+          productCode: 'ACMEBK01',
+          capturedAt: Date.now(),
+        });
         expectValidReply(reply);
         expect(reply).toMatchObject({ type: 'error', code: 'KEYCHAIN_UNAVAILABLE', message: stringMatching(said) });
         expect(Date.now() - started).toBeLessThan(8000); // fails fast: nothing to wait for
@@ -360,9 +576,17 @@ describe('keychain problems', () => {
       expect(await host.request({ type: 'hello', id: 'h', protocol: 1 })).toMatchObject({ type: 'hello' });
       own.pause();
       const started = Date.now();
-      const reply = await host.request({ type: 'activate', id: 'k', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() }, 15_000);
+      const reply = await host.request(
+        { type: 'activate', id: 'k', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() },
+        15_000,
+      );
       const took = Date.now() - started;
-      expect(reply).toMatchObject({ type: 'error', id: 'k', code: 'KEYCHAIN_LOCKED', message: stringContaining('did not answer within 5 s') });
+      expect(reply).toMatchObject({
+        type: 'error',
+        id: 'k',
+        code: 'KEYCHAIN_LOCKED',
+        message: stringContaining('did not answer within 5 s'),
+      });
       expect(took).toBeGreaterThanOrEqual(4500);
       expect(took).toBeLessThan(10_000);
       expect(await host.request({ type: 'status', id: 's' })).toMatchObject({ type: 'status' });
@@ -380,13 +604,31 @@ describe('keychain problems', () => {
     try {
       const setup = await fresh(own.env);
       const host = NativeHostProcess.chromium(setup.env);
-      expect(await host.request({ type: 'activate', id: '1', key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now() })).toMatchObject({ type: 'activated' });
+      expect(
+        await host.request({
+          type: 'activate',
+          id: '1',
+          key: sim.purchase('ACMEBK01'),
+          productCode: 'ACMEBK01',
+          capturedAt: Date.now(),
+        }),
+      ).toMatchObject({ type: 'activated' });
       await host.close();
       await own.lock();
       const locked = NativeHostProcess.chromium(setup.env);
       const status = await locked.request({ type: 'status', id: 's' });
-      expect(status).toMatchObject({ type: 'error', code: 'KEYCHAIN_LOCKED', message: stringMatching(/locked.*unlock/i) });
-      const again = await locked.request({ type: 'activate', id: '2', key: sim.purchase('ACMEPV02'), productCode: 'ACMEPV02', capturedAt: Date.now() });
+      expect(status).toMatchObject({
+        type: 'error',
+        code: 'KEYCHAIN_LOCKED',
+        message: stringMatching(/locked.*unlock/i),
+      });
+      const again = await locked.request({
+        type: 'activate',
+        id: '2',
+        key: sim.purchase('ACMEPV02'),
+        productCode: 'ACMEPV02',
+        capturedAt: Date.now(),
+      });
       expect(again).toMatchObject({ type: 'error', code: 'KEYCHAIN_LOCKED' });
       await locked.close();
     } finally {

@@ -7,7 +7,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { focusableInOrder, pressOn, runAxe, tabStops, type AxeFinding, type TabStop } from './helpers/popup-checks.ts';
-import { POPUP_STATES, announcements, productState, rowSelector, visitPopupStates, type PopupStateName } from './machine/popup-states.ts';
+import {
+  POPUP_STATES,
+  announcements,
+  productState,
+  rowSelector,
+  visitPopupStates,
+  type PopupStateName,
+} from './machine/popup-states.ts';
 import { waitFor } from './machine/wait.ts';
 
 interface Seen {
@@ -24,7 +31,9 @@ interface Seen {
 const seen = new Map<PopupStateName, Seen>();
 
 /** Per state: the control a keyboard user would use, the key pressed, and what must follow. */
-const KEYBOARD: Partial<Record<PopupStateName, { control: (code: string) => string; key: 'Enter' | ' '; expect: string }>> = {
+const KEYBOARD: Partial<
+  Record<PopupStateName, { control: (code: string) => string; key: 'Enter' | ' '; expect: string }>
+> = {
   'confirm-replace': { control: (code) => `${code}:cancel-replace`, key: ' ', expect: 'activated' },
   'confirm-key': { control: (code) => `${code}:ignore-key`, key: 'Enter', expect: 'not-activated' },
   'expired-key': { control: (code) => `${code}:dismiss`, key: ' ', expect: 'not-activated' },
@@ -55,11 +64,15 @@ beforeAll(async () => {
             else if (plan.expect === 'refreshed') {
               // The refresh ran, the popup redrew, and focus stayed on the button.
               const focus = await popup.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.focus);
-              outcome = (await popup.textContent('#refresh')) === 'Check again' && focus === 'refresh' ? 'refreshed' : null;
+              outcome =
+                (await popup.textContent('#refresh')) === 'Check again' && focus === 'refresh' ? 'refreshed' : null;
             } else outcome = await productState(popup, product);
             return outcome === plan.expect;
           },
-          { timeoutMs: 20_000, what: `${name}: ${plan.expect} after pressing ${plan.key === ' ' ? 'Space' : plan.key}` },
+          {
+            timeoutMs: 20_000,
+            what: `${name}: ${plan.expect} after pressing ${plan.key === ' ' ? 'Space' : plan.key}`,
+          },
         ).catch(() => {});
         entry.keyboard = { control: plan.control(product), key: plan.key, outcome };
       }

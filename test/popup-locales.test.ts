@@ -34,7 +34,9 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const locales = readdirSync(LOCALES_DIR).filter((f) => f.endsWith('.yml')).map((f) => f.slice(0, -4));
+const locales = readdirSync(LOCALES_DIR)
+  .filter((f) => f.endsWith('.yml'))
+  .map((f) => f.slice(0, -4));
 
 describe('locales', () => {
   it('ships English and German', () => {
@@ -68,9 +70,13 @@ describe('locales', () => {
     expect(manifest.default_locale).toBe(DEFAULT_LOCALE);
     expect(manifest.name).toBe('__MSG_manifest_name__');
     expect(manifest.description).toBe('__MSG_manifest_description__');
-    const vendor = (JSON.parse(readFileSync('shared/config/demo.json', 'utf8')) as { vendor: { name: string } }).vendor.name;
+    const vendor = (JSON.parse(readFileSync('shared/config/demo.json', 'utf8')) as { vendor: { name: string } }).vendor
+      .name;
     for (const locale of locales) {
-      const messages = JSON.parse(readFileSync(join(built, '_locales', locale, 'messages.json'), 'utf8')) as Record<string, { message: string }>;
+      const messages = JSON.parse(readFileSync(join(built, '_locales', locale, 'messages.json'), 'utf8')) as Record<
+        string,
+        { message: string }
+      >;
       // The vendor's name is filled in at build time; the manifest cannot pass it.
       expect(messages.manifest_name?.message).toContain(vendor);
       expect(messages.manifest_name?.message).not.toContain('{vendor}');

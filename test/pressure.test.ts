@@ -21,7 +21,9 @@ async function rssMiB(pid: number): Promise<number> {
 describe('a reader that went away', () => {
   it('the CLI stops quietly (no stack trace) when its stdout pipe is closed', async () => {
     for (const args of [['--help'], ['activate', '--help'], ['--version']]) {
-      const child = spawn('sh', ['-c', `"${process.execPath}" "${HOST_BUNDLE}" ${args.join(' ')} | true`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${HOST_BUNDLE}" ${args.join(' ')} | true`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.resume();
@@ -35,7 +37,12 @@ describe('a browser that stops reading replies', () => {
   it('the native host stops reading requests instead of buffering replies without end, and loses none', async () => {
     const testCase = await services.newCase();
     const child = spawn(process.execPath, [HOST_BUNDLE, `chrome-extension://${DEMO_CHROMIUM_ID}/`], {
-      env: { ...testCase.env, ...pinnedLauncherEnv(services.sim.licenseServiceUrl, services.sim.caFile), DEVPAY_LOG_FILE: '0', DEVPAY_LOG_LEVEL: 'error' },
+      env: {
+        ...testCase.env,
+        ...pinnedLauncherEnv(services.sim.licenseServiceUrl, services.sim.caFile),
+        DEVPAY_LOG_FILE: '0',
+        DEVPAY_LOG_LEVEL: 'error',
+      },
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     child.stdin.on('error', () => undefined);
@@ -50,7 +57,9 @@ describe('a browser that stops reading replies', () => {
       peak = Math.max(peak, await rssMiB(child.pid!));
     }
     const unread = child.stdin.writableLength;
-    console.log(`native host RSS with ${(input.length / 1024 / 1024).toFixed(1)} MiB of requests and no reader: peak ${peak.toFixed(0)} MiB; requests it left unread: ${(unread / 1024 / 1024).toFixed(1)} MiB`);
+    console.log(
+      `native host RSS with ${(input.length / 1024 / 1024).toFixed(1)} MiB of requests and no reader: peak ${peak.toFixed(0)} MiB; requests it left unread: ${(unread / 1024 / 1024).toFixed(1)} MiB`,
+    );
     // It stopped reading: most of the requests are still waiting on our side of the pipe.
     expect(unread).toBeGreaterThan(input.length / 2);
     expect(peak).toBeLessThan(150);

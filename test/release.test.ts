@@ -43,7 +43,10 @@ let emptyPath: string;
 /** Chromium's ID for an unpacked extension without `key`: from its absolute path, as for a store zip loaded unpacked. */
 function unpackedExtensionId(path: string): string {
   const hex = createHash('sha256').update(path).digest('hex').slice(0, 32);
-  return hex.split('').map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
+  return hex
+    .split('')
+    .map((c) => String.fromCharCode(97 + parseInt(c, 16)))
+    .join('');
 }
 
 async function unzip(zipFile: string, dir: string): Promise<string[]> {
@@ -133,7 +136,11 @@ beforeAll(async () => {
   configPath = join(root, 'vendor-config.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   out = join(root, 'release');
-  await run(process.execPath, [resolve('node_modules/tsx/dist/cli.mjs'), 'scripts/release/main.ts', '--config', configPath, '--out', out], { maxBuffer: 1 << 24 });
+  await run(
+    process.execPath,
+    [resolve('node_modules/tsx/dist/cli.mjs'), 'scripts/release/main.ts', '--config', configPath, '--out', out],
+    { maxBuffer: 1 << 24 },
+  );
   await unzip(join(out, `extension-chrome-${VERSION}.zip`), extensionDir);
 
   world = await startCustomerMachine({ configPath, label: 'release' });
@@ -150,7 +157,10 @@ beforeAll(async () => {
   // name the executable itself) can only reach the configured endpoint through the system's roots. So the
   // purchase runs through the executable's own per-user install, which pins the simulator and its CA as
   // development installs do; Chromium prefers the profile's registration to the system one.
-  const installed = await runExe(['install', '--browser', 'chromium', '--user-data-dir', world.userDataDir], customerEnv());
+  const installed = await runExe(
+    ['install', '--browser', 'chromium', '--user-data-dir', world.userDataDir],
+    customerEnv(),
+  );
   if (installed.code !== 0) throw new Error(`install failed (exit ${installed.code}): ${installed.stderr}`);
 }, 900_000);
 
@@ -167,18 +177,34 @@ describe('the release folder', () => {
     const sums = (await readFile(join(out, 'SHA256SUMS'), 'utf8')).trim().split('\n');
     const names = sums.map((line) => line.split(/\s+/)[1] ?? '');
     expect(names.sort()).toEqual(
-      [`${EXE_NAME}-${VERSION}-linux-x64.tar.gz`, `${EXE_NAME}_${VERSION}_amd64.deb`, `extension-chrome-${VERSION}.zip`, `extension-firefox-${VERSION}.zip`, `extension-firefox-${VERSION}-sources.zip`].sort(),
+      [
+        `${EXE_NAME}-${VERSION}-linux-x64.tar.gz`,
+        `${EXE_NAME}_${VERSION}_amd64.deb`,
+        `extension-chrome-${VERSION}.zip`,
+        `extension-firefox-${VERSION}.zip`,
+        `extension-firefox-${VERSION}-sources.zip`,
+      ].sort(),
     );
     for (const line of sums) {
       const [hash, name] = line.split(/\s+/);
-      expect(createHash('sha256').update(await readFile(join(out, name!))).digest('hex'), name).toBe(hash);
+      expect(
+        createHash('sha256')
+          .update(await readFile(join(out, name!)))
+          .digest('hex'),
+        name,
+      ).toBe(hash);
     }
   });
 
   it('the tarball unpacks to one folder: executable, keychain addon, configuration, README, licences', async () => {
     const { stdout } = await run('tar', ['-tzf', join(out, `${EXE_NAME}-${VERSION}-linux-x64.tar.gz`)]);
     const folder = `${EXE_NAME}-${VERSION}-linux-x64/`;
-    expect(stdout.trim().split('\n').sort()).toEqual([folder, ...['LICENSES.txt', 'README.txt', EXE_NAME, 'keytar.node', 'vendor-config.json'].map((f) => folder + f)].sort());
+    expect(stdout.trim().split('\n').sort()).toEqual(
+      [
+        folder,
+        ...['LICENSES.txt', 'README.txt', EXE_NAME, 'keytar.node', 'vendor-config.json'].map((f) => folder + f),
+      ].sort(),
+    );
   });
 
   it('the Chrome zip has no manifest key; the Firefox zip has its add-on ID', async () => {
@@ -186,16 +212,30 @@ describe('the release folder', () => {
     expect(chrome).not.toHaveProperty('key');
     expect(chrome.version).toBe(VERSION);
     const firefox = await JSZip.loadAsync(await readFile(join(out, `extension-firefox-${VERSION}.zip`)));
-    const manifest = JSON.parse(await firefox.file('manifest.json')!.async('string')) as { browser_specific_settings: { gecko: { id: string } } };
+    const manifest = JSON.parse(await firefox.file('manifest.json')!.async('string')) as {
+      browser_specific_settings: { gecko: { id: string } };
+    };
     expect(manifest.browser_specific_settings.gecko.id).toBe(config.extensions.firefox[0]);
   });
 
   it('the Firefox zip passes web-ext lint', async () => {
     const dir = join(root, 'firefox-extension');
     await unzip(join(out, `extension-firefox-${VERSION}.zip`), dir);
-    const lint = await run(process.execPath, [resolve('node_modules/web-ext/bin/web-ext.js'), 'lint', '--source-dir', dir, '--output', 'json', '--no-config-discovery'], {
-      maxBuffer: 1 << 24,
-    }).catch((error: { stdout: string }) => error);
+    const lint = await run(
+      process.execPath,
+      [
+        resolve('node_modules/web-ext/bin/web-ext.js'),
+        'lint',
+        '--source-dir',
+        dir,
+        '--output',
+        'json',
+        '--no-config-discovery',
+      ],
+      {
+        maxBuffer: 1 << 24,
+      },
+    ).catch((error: { stdout: string }) => error);
     const report = JSON.parse(lint.stdout) as { summary: { errors: number }; errors: unknown[] };
     expect(report.errors).toEqual([]);
     expect(report.summary.errors).toBe(0);
@@ -221,7 +261,10 @@ describe('the executable', () => {
   it('ignores NODE_OPTIONS: --require cannot inject code', async () => {
     const marker = join(root, 'injected');
     const evil = join(root, 'evil.cjs');
-    await writeFile(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); console.log('INJECTED');`);
+    await writeFile(
+      evil,
+      `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); console.log('INJECTED');`,
+    );
     const result = await runExe(['--version'], { PATH: emptyPath, NODE_OPTIONS: `--require=${evil}` });
     expect(result).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
     expect(existsSync(marker)).toBe(false);
@@ -230,8 +273,14 @@ describe('the executable', () => {
   it('doctor --json passes: registration, the host answering, keychain, License Service, data folder', async () => {
     const scope = installedWithDpkg ? ['--system'] : ['--user-data-dir', world!.userDataDir];
     const result = await runExe(['doctor', '--json', '--browser', 'chromium', ...scope], customerEnv());
-    const report = JSON.parse(result.stdout) as { ok: boolean; checks: { id: string; status: string; detail: string }[] };
-    expect(report.checks.filter((c) => c.status === 'fail'), result.stdout).toEqual([]);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      checks: { id: string; status: string; detail: string }[];
+    };
+    expect(
+      report.checks.filter((c) => c.status === 'fail'),
+      result.stdout,
+    ).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.checks.find((c) => c.id === 'handshake')?.detail).toContain(exe);
     expect(result.code).toBe(0);
@@ -246,23 +295,39 @@ describe('the tarball, per user', () => {
     const unpacked = join(dir, `${EXE_NAME}-${VERSION}-linux-x64`, EXE_NAME);
     const profile = join(dir, 'profile');
     // A customer of its own: nothing of this install may reach the world's browser profile.
-    const env = { ...customerEnv(), HOME: dir, XDG_CONFIG_HOME: join(dir, '.config'), DEVPAY_DATA_DIR: join(dir, 'data') };
+    const env = {
+      ...customerEnv(),
+      HOME: dir,
+      XDG_CONFIG_HOME: join(dir, '.config'),
+      DEVPAY_DATA_DIR: join(dir, 'data'),
+    };
     const installed = await runExe(['install', '--browser', 'chromium', '--user-data-dir', profile], env, unpacked);
     expect(installed.code, installed.stderr).toBe(0);
-    const manifest = JSON.parse(await readFile(join(profile, 'NativeMessagingHosts', `${config.nativeHostName}.json`), 'utf8')) as { path: string };
+    const manifest = JSON.parse(
+      await readFile(join(profile, 'NativeMessagingHosts', `${config.nativeHostName}.json`), 'utf8'),
+    ) as { path: string };
     const launcher = await readFile(manifest.path, 'utf8');
     // The executable alone: no Node before it.
     expect(launcher.split('\n').filter((line) => line.startsWith('exec '))).toEqual([`exec '${unpacked}' "$@"`]);
-    const doctor = await runExe(['doctor', '--json', '--browser', 'chromium', '--user-data-dir', profile], env, unpacked);
+    const doctor = await runExe(
+      ['doctor', '--json', '--browser', 'chromium', '--user-data-dir', profile],
+      env,
+      unpacked,
+    );
     const report = JSON.parse(doctor.stdout) as { checks: { id: string; status: string; detail: string }[] };
-    expect(report.checks.find((c) => c.id === 'handshake'), doctor.stdout).toMatchObject({ status: 'ok' });
+    expect(
+      report.checks.find((c) => c.id === 'handshake'),
+      doctor.stdout,
+    ).toMatchObject({ status: 'ok' });
   });
 });
 
 describe('a purchase with the packaged host', () => {
   it('the package points Chromium straight at the executable: no launcher, no Node', async (ctx) => {
     if (!installedWithDpkg) ctx.skip('dpkg cannot be used here: the tarball was tested instead');
-    const manifest = JSON.parse(await readFile(`/etc/chromium/native-messaging-hosts/${config.nativeHostName}.json`, 'utf8')) as { path: string };
+    const manifest = JSON.parse(
+      await readFile(`/etc/chromium/native-messaging-hosts/${config.nativeHostName}.json`, 'utf8'),
+    ) as { path: string };
     expect(manifest.path).toBe(exe);
     expect(await realpath(DEB_COMMAND)).toBe(exe);
   });
@@ -277,13 +342,24 @@ describe('a purchase with the packaged host', () => {
     expect(browser.extensionId).toBe(config.extensions.chromium[0]);
     const page = await browser.context.newPage();
     await world!.buy(page, BACKUP);
-    const status = async () => JSON.parse((await runExe(['status', '--json'], env)).stdout) as { products: { code: string; activated: boolean }[] };
-    await waitFor(async () => (await status()).products.find((p) => p.code === BACKUP)?.activated === true, { what: 'the product to be activated', timeoutMs: 45_000 }).catch(async (error: Error) => {
+    const status = async () =>
+      JSON.parse((await runExe(['status', '--json'], env)).stdout) as {
+        products: { code: string; activated: boolean }[];
+      };
+    await waitFor(async () => (await status()).products.find((p) => p.code === BACKUP)?.activated === true, {
+      what: 'the product to be activated',
+      timeoutMs: 45_000,
+    }).catch(async (error: Error) => {
       const popup = await browser!.context.newPage();
       await popup.goto(browser!.popupUrl);
       await popup.waitForSelector('#app[data-loaded]').catch(() => {});
-      const shown = await popup.locator('body').innerText().catch(() => '');
-      throw new Error(`${error.message}; License Service requests: ${world!.sim.requests.length}; the popup says: ${shown.slice(0, 600)}`);
+      const shown = await popup
+        .locator('body')
+        .innerText()
+        .catch(() => '');
+      throw new Error(
+        `${error.message}; License Service requests: ${world!.sim.requests.length}; the popup says: ${shown.slice(0, 600)}`,
+      );
     });
 
     const credentials = await runExe(['credentials', '--product', BACKUP], env);
@@ -292,7 +368,10 @@ describe('a purchase with the packaged host', () => {
 
     await browser.close();
     browser = undefined;
-    await waitFor(async () => (await runningPackagedHosts()).length === 0, { timeoutMs: 5_000, what: 'the packaged hosts to exit' });
+    await waitFor(async () => (await runningPackagedHosts()).length === 0, {
+      timeoutMs: 5_000,
+      what: 'the packaged hosts to exit',
+    });
     expect(await world!.findAtRest(world!.secrets())).toEqual([]);
   }, 120_000);
 });

@@ -41,7 +41,10 @@ interface Answer {
 }
 
 /** HTTPS to the simulator under any of its host names (all on 127.0.0.1), trusting its certificate. */
-function fetchSim(url: string, init: { method?: string; form?: Record<string, string>; cookie?: string } = {}): Promise<Answer> {
+function fetchSim(
+  url: string,
+  init: { method?: string; form?: Record<string, string>; cookie?: string } = {},
+): Promise<Answer> {
   const body = init.form ? new URLSearchParams(init.form).toString() : undefined;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -51,16 +54,24 @@ function fetchSim(url: string, init: { method?: string; form?: Record<string, st
         ca: sim.certificatePem,
         agent: false,
         lookup: (_host, options, callback) =>
-          (options as { all?: boolean }).all ? (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4),
+          (options as { all?: boolean }).all
+            ? (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [
+                { address: '127.0.0.1', family: 4 },
+              ])
+            : callback(null, '127.0.0.1', 4),
         headers: {
-          ...(body ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+          ...(body
+            ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) }
+            : {}),
           ...(init.cookie ? { Cookie: init.cookie } : {}),
         },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
@@ -83,7 +94,11 @@ interface ErrorDocument {
   ErrorResponse: { '@_xmlns': string; Error: { Code: string; Type: string; Message: string }; RequestId: string };
 }
 interface ResultDocument {
-  ActivateDesktopProductResponse: { '@_xmlns': string; ActivateDesktopProductResult: Record<string, string>; ResponseMetadata: { RequestId: string } };
+  ActivateDesktopProductResponse: {
+    '@_xmlns': string;
+    ActivateDesktopProductResult: Record<string, string>;
+    ResponseMetadata: { RequestId: string };
+  };
 }
 
 function expectErrorResponse(answer: Answer, status: number, code: string) {
@@ -141,7 +156,8 @@ describe('the License Service', () => {
       expect(answer.status).toBe(200);
       sets.push((xml.parse(answer.body) as ResultDocument).ActivateDesktopProductResponse.ActivateDesktopProductResult);
     }
-    for (const part of ['UserToken', 'AWSAccessKeyId', 'SecretAccessKey']) expect(new Set(sets.map((s) => s[part])).size).toBe(3);
+    for (const part of ['UserToken', 'AWSAccessKeyId', 'SecretAccessKey'])
+      expect(new Set(sets.map((s) => s[part])).size).toBe(3);
     sim.clock.advance(ACTIVATION_KEY_LIFETIME_MS - 60_000);
     expect((await fetchSim(lsUrl(activationParams(key, vault.productToken)))).status).toBe(200);
   });
@@ -155,11 +171,27 @@ describe('the License Service', () => {
   it.each<[string, (key: string) => Record<string, string>, string]>([
     ['no Action', (key) => ({ ...activationParams(key), Action: '' }), 'MissingParameter'],
     ['another Action', (key) => ({ ...activationParams(key), Action: 'ActivateHostedProduct' }), 'InvalidAction'],
-    ['no Version', (key) => ({ Action: 'ActivateDesktopProduct', ActivationKey: key, ProductToken: backup.productToken }), 'MissingParameter'],
+    [
+      'no Version',
+      (key) => ({ Action: 'ActivateDesktopProduct', ActivationKey: key, ProductToken: backup.productToken }),
+      'MissingParameter',
+    ],
     ['an unknown Version', (key) => ({ ...activationParams(key), Version: '2009-01-01' }), 'NoSuchVersion'],
-    ['no ProductToken', (key) => ({ Action: 'ActivateDesktopProduct', ActivationKey: key, Version: '2008-04-28' }), 'MissingProductToken'],
-    ['no ActivationKey', () => ({ Action: 'ActivateDesktopProduct', ProductToken: backup.productToken, Version: '2008-04-28' }), 'MissingParameter'],
-    ['an unknown product token', (key) => activationParams(key, `${backup.productToken.slice(0, -4)}AAA=`), 'InvalidProductToken'],
+    [
+      'no ProductToken',
+      (key) => ({ Action: 'ActivateDesktopProduct', ActivationKey: key, Version: '2008-04-28' }),
+      'MissingProductToken',
+    ],
+    [
+      'no ActivationKey',
+      () => ({ Action: 'ActivateDesktopProduct', ProductToken: backup.productToken, Version: '2008-04-28' }),
+      'MissingParameter',
+    ],
+    [
+      'an unknown product token',
+      (key) => activationParams(key, `${backup.productToken.slice(0, -4)}AAA=`),
+      'InvalidProductToken',
+    ],
     ['an unknown key', () => activationParams('ADMAY7DVLJTWHJ76MMBMQYT5LATA'), 'InvalidActivationKey'],
     ['a lower-cased key', (key) => activationParams(key.toLowerCase()), 'InvalidActivationKey'],
     ["another product's key", () => activationParams(sim.purchase(vault.code)), 'IncorrectActivationKey'],
@@ -180,7 +212,8 @@ describe('the License Service', () => {
     const issued = sim.issued.at(-1)!;
     const log = logLines.join('\n');
     expect(logLines.at(-1)).toMatch(/License Service GET \/ key=\w{4}\*+\w{4} -> 200 issued/);
-    for (const secret of [key, issued.secretAccessKey, issued.userToken, issued.accessKeyId, backup.productToken]) expect(log).not.toContain(secret);
+    for (const secret of [key, issued.secretAccessKey, issued.userToken, issued.accessKeyId, backup.productToken])
+      expect(log).not.toContain(secret);
   });
 });
 
@@ -219,7 +252,8 @@ describe('faults, switchable per run', () => {
     const issuedBefore = sim.issued.length;
     sim.faults.add({ kind: 'missing-part', part: 'AWSAccessKeyId' });
     const answer = await fetchSim(lsUrl(activationParams(key())));
-    const result = (xml.parse(answer.body) as ResultDocument).ActivateDesktopProductResponse.ActivateDesktopProductResult;
+    const result = (xml.parse(answer.body) as ResultDocument).ActivateDesktopProductResponse
+      .ActivateDesktopProductResult;
     expect(Object.keys(result).sort()).toEqual(['SecretAccessKey', 'UserToken']);
     expect(sim.issued.length).toBe(issuedBefore);
   });
@@ -241,7 +275,9 @@ describe('faults, switchable per run', () => {
 describe('the purchase pages', () => {
   it('walks purchase URL, order page and the split confirmation: key on top, redirect URL with ActivationKey and ProductCode below', async () => {
     const purchaseUrl = sim.purchaseUrl(vault.code);
-    expect(purchaseUrl).toMatch(/^https:\/\/aws-portal\.devpay\.test:\d+\/gp\/aws\/user\/subscription\/index\.html\?offeringCode=[A-Z0-9]{8}$/);
+    expect(purchaseUrl).toMatch(
+      /^https:\/\/aws-portal\.devpay\.test:\d+\/gp\/aws\/user\/subscription\/index\.html\?offeringCode=[A-Z0-9]{8}$/,
+    );
     const order = await fetchSim(purchaseUrl);
     expect(order.status).toBe(200);
     expect(order.body).toContain(vault.name);
@@ -256,7 +292,10 @@ describe('the purchase pages', () => {
 
     const split = await fetchSim(thankYou.href);
     expect(split.status).toBe(200);
-    const frames = [...split.body.matchAll(/<frame name="(\w+)" src="([^"]+)">/g)].map((m) => ({ name: m[1], src: m[2]!.replace(/&#38;/g, '&') }));
+    const frames = [...split.body.matchAll(/<frame name="(\w+)" src="([^"]+)">/g)].map((m) => ({
+      name: m[1],
+      src: m[2]!.replace(/&#38;/g, '&'),
+    }));
     expect(frames.map((f) => f.name)).toEqual(['aws', 'vendor']);
     const top = new URL(frames[0]!.src, thankYou);
     const bottom = new URL(frames[1]!.src);
@@ -268,7 +307,9 @@ describe('the purchase pages', () => {
     expect(key).toMatch(/^[A-Z2-7]{28}$/);
 
     const confirmation = await fetchSim(top.href);
-    expect(confirmation.body).toMatch(new RegExp(`Activation Key:</td><td class="key" id="activation-key">${key}</td>`));
+    expect(confirmation.body).toMatch(
+      new RegExp(`Activation Key:</td><td class="key" id="activation-key">${key}</td>`),
+    );
     expect(confirmation.body).toContain(sim.activateUrl);
     const welcome = await fetchSim(bottom.href);
     expect(welcome.status).toBe(200);
@@ -322,7 +363,13 @@ describe('the purchase pages', () => {
 
   it("its certificate names every site it plays, and the PEM file is the server's certificate", async () => {
     const cert = new X509Certificate(readFileSync(sim.caFile));
-    for (const name of ['localhost', 'aws-portal.devpay.test', 'www.devpay.test', 'vendor.devpay.test', 'hostile.devpay.test']) {
+    for (const name of [
+      'localhost',
+      'aws-portal.devpay.test',
+      'www.devpay.test',
+      'vendor.devpay.test',
+      'hostile.devpay.test',
+    ]) {
       expect(cert.checkHost(name)).toBeDefined();
     }
     expect(cert.checkHost('www.example.com')).toBeUndefined();
@@ -336,7 +383,11 @@ describe('npm run simulator', () => {
 
   it('prints its URLs, serves, and stops cleanly on SIGTERM', async () => {
     const certDir = await mkdtemp(join(tmpdir(), 'devpay-sim-cli-'));
-    const child = spawn(process.execPath, [...script, '--port', '0', '--cert-dir', certDir, '--keys', '--fault', '503:2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [...script, '--port', '0', '--cert-dir', certDir, '--keys', '--fault', '503:2'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
@@ -359,10 +410,14 @@ describe('npm run simulator', () => {
       const ca = readFileSync(join(certDir, 'license-service-ca.pem'), 'utf8');
       const activate = () =>
         new Promise<number>((resolve, reject) => {
-          request(`https://localhost:${port}/?${new URLSearchParams(activationParams(key))}`, { ca, agent: false }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          })
+          request(
+            `https://localhost:${port}/?${new URLSearchParams(activationParams(key))}`,
+            { ca, agent: false },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          )
             .on('error', reject)
             .end();
         });

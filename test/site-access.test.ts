@@ -4,7 +4,13 @@
  * e2e-firefox-site-access.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { checkSiteAccess, siteAccessBadge, siteAccessOrigins, watchSiteAccess, type PermissionsLike } from '../extension/lib/site-access.ts';
+import {
+  checkSiteAccess,
+  siteAccessBadge,
+  siteAccessOrigins,
+  watchSiteAccess,
+  type PermissionsLike,
+} from '../extension/lib/site-access.ts';
 
 function fakePermissions(granted: boolean) {
   const added: (() => void)[] = [];
@@ -21,7 +27,10 @@ function fakePermissions(granted: boolean) {
 
 describe('site access', () => {
   it('asks about the key pages and the redirect pages', () => {
-    expect(siteAccessOrigins({ keyPages: ['https://a.test/*'], redirectPages: ['https://b.test/w*'] })).toEqual(['https://a.test/*', 'https://b.test/w*']);
+    expect(siteAccessOrigins({ keyPages: ['https://a.test/*'], redirectPages: ['https://b.test/w*'] })).toEqual([
+      'https://a.test/*',
+      'https://b.test/w*',
+    ]);
   });
 
   it('a browser that rejects the question counts as missing access', async () => {

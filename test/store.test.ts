@@ -38,14 +38,21 @@ interface Case {
   store: CredentialStore;
 }
 
-async function fresh(options: { atomicWrite?: ConstructorParameters<typeof CredentialStore>[0]['atomicWrite']; lockWaitMs?: number } = {}): Promise<Case> {
+async function fresh(
+  options: { atomicWrite?: ConstructorParameters<typeof CredentialStore>[0]['atomicWrite']; lockWaitMs?: number } = {},
+): Promise<Case> {
   counter++;
   const vendorId = `store-test-${counter}`;
   const dir = await mkdtemp(join(root, `case${counter}-`));
   const dataDir = join(dir, 'data');
   const configPath = join(dir, 'vendor-config.json');
   await writeFile(configPath, JSON.stringify({ ...demo, vendor: { ...demo.vendor, id: vendorId } }));
-  const store = new CredentialStore({ vendorId, dataDir, keychain: openKeychain(keychainServiceName(vendorId)), ...options });
+  const store = new CredentialStore({
+    vendorId,
+    dataDir,
+    keychain: openKeychain(keychainServiceName(vendorId)),
+    ...options,
+  });
   return { vendorId, dataDir, configPath, store };
 }
 
@@ -100,7 +107,12 @@ describe('credential store under gnome-keyring', () => {
     expect(Buffer.from(keyBk!, 'base64')).toHaveLength(32);
     expect(Buffer.from(keyPv!, 'base64')).toHaveLength(32);
     expect(keyBk).not.toBe(keyPv);
-    expect(await findSecrets([bk.accessKeyId, bk.secretAccessKey, bk.userToken, pv.accessKeyId, pv.secretAccessKey, pv.userToken], { dirs: [c.dataDir] })).toEqual([]);
+    expect(
+      await findSecrets(
+        [bk.accessKeyId, bk.secretAccessKey, bk.userToken, pv.accessKeyId, pv.secretAccessKey, pv.userToken],
+        { dirs: [c.dataDir] },
+      ),
+    ).toEqual([]);
     expect((await readdir(join(c.dataDir, 'credentials'))).sort()).toEqual(['ACMEBK01.cred', 'ACMEPV02.cred']);
   });
 
@@ -109,7 +121,10 @@ describe('credential store under gnome-keyring', () => {
     await c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK });
     const key = await keychainValue(c, 'ACMEBK01');
     const next = credentials();
-    await expect(c.store.replace('ACMEBK01', next, { allowReplace: false, product: BK })).rejects.toMatchObject({ code: 'ALREADY_ACTIVATED', details: { product: BK } });
+    await expect(c.store.replace('ACMEBK01', next, { allowReplace: false, product: BK })).rejects.toMatchObject({
+      code: 'ALREADY_ACTIVATED',
+      details: { product: BK },
+    });
     expect(await c.store.replace('ACMEBK01', next, { allowReplace: true, product: BK })).toEqual({ replaced: true });
     expect(await keychainValue(c, 'ACMEBK01')).toBe(key);
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'activated', credentials: next });
@@ -125,7 +140,10 @@ describe('credential store under gnome-keyring', () => {
     // Another product's file put in its place.
     await copyFile(c.store.fileFor('ACMEPV02'), bkFile);
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'unreadable', reason: 'file-damaged' });
-    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'CREDENTIALS_UNREADABLE', message: stringContaining('credentials unreadable: reactivate') });
+    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({
+      code: 'CREDENTIALS_UNREADABLE',
+      message: stringContaining('credentials unreadable: reactivate'),
+    });
     expect(await isActivated('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).toBe(false);
 
     // One flipped bit in the ciphertext, the tag, the IV; a truncated file; not JSON at all.
@@ -148,7 +166,9 @@ describe('credential store under gnome-keyring', () => {
 
     // Reactivation (unreadable sets are replaced without asking: nobody can use them).
     const repaired = credentials();
-    expect(await c.store.replace('ACMEBK01', repaired, { allowReplace: false, product: BK })).toEqual({ replaced: true });
+    expect(await c.store.replace('ACMEBK01', repaired, { allowReplace: false, product: BK })).toEqual({
+      replaced: true,
+    });
     expect(await readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).toEqual({
       accessKeyId: repaired.accessKeyId,
       secretAccessKey: repaired.secretAccessKey,
@@ -190,7 +210,9 @@ describe('credential store under gnome-keyring', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       },
     });
-    await expect(crashing.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK })).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: stringContaining('ENOSPC') });
+    await expect(
+      crashing.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK }),
+    ).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: stringContaining('ENOSPC') });
     expect((await readFile(file)).equals(before)).toBe(true);
     expect(await keychainValue(c, 'ACMEBK01')).toBe(keyBefore);
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'activated', credentials: first });
@@ -219,21 +241,25 @@ describe('credential store under gnome-keyring', () => {
     expect(await c.store.read('ACMEBK01')).toEqual({ state: 'activated', credentials: winner });
 
     const many = Array.from({ length: 6 }, () => credentials());
-    const outcomes = await Promise.all(many.map((set) => c.store.replace('ACMEBK01', set, { allowReplace: true, product: BK })));
+    const outcomes = await Promise.all(
+      many.map((set) => c.store.replace('ACMEBK01', set, { allowReplace: true, product: BK })),
+    );
     expect(outcomes.every((o) => o.replaced)).toBe(true);
     const final = await c.store.read('ACMEBK01');
     expect(final.state).toBe('activated');
     expect(many).toContainEqual((final as { credentials: StoredCredentials }).credentials);
   });
 
-  it('says BUSY when another process holds the product\'s lock for too long', async () => {
+  it("says BUSY when another process holds the product's lock for too long", async () => {
     const c = await fresh({ lockWaitMs: 400 });
     await c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK });
     const file = c.store.fileFor('ACMEBK01');
     const release = await lockfile.lock(file, { realpath: false, lockfilePath: `${file}.lock` });
     try {
       const started = Date.now();
-      await expect(c.store.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK })).rejects.toMatchObject({ code: 'BUSY' });
+      await expect(
+        c.store.replace('ACMEBK01', credentials(), { allowReplace: true, product: BK }),
+      ).rejects.toMatchObject({ code: 'BUSY' });
       expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await release();
@@ -243,29 +269,67 @@ describe('credential store under gnome-keyring', () => {
   it('activation and forgetting emit credentials-changed events (stored, replaced, forgotten) without secrets', async () => {
     const c = await fresh();
     const config = await loadVendorConfig(c.configPath);
-    const hostServices = await createHostServices({ config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile });
+    const hostServices = await createHostServices({
+      config,
+      configPath: c.configPath,
+      dataDir: c.dataDir,
+      licenseService: sim.licenseServiceUrl,
+      caFile: sim.caFile,
+    });
     const events: CredentialsEvent[] = [];
     hostServices.events.on('credentials-changed', (e) => events.push(e));
     const key1 = sim.purchase('ACMEBK01');
-    const out1 = await activate(hostServices, { key: key1, productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' });
+    const out1 = await activate(hostServices, {
+      key: key1,
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+      replace: false,
+      source: 'cli',
+    });
     expect(out1).toMatchObject({ product: BK, replaced: false });
-    await expect(activate(hostServices, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toBeInstanceOf(HostError);
-    await activate(hostServices, { key: sim.purchase('ACMEBK01'), productCode: 'ACMEBK01', capturedAt: Date.now(), replace: true, source: 'cli' });
+    await expect(
+      activate(hostServices, {
+        key: sim.purchase('ACMEBK01'),
+        productCode: 'ACMEBK01',
+        capturedAt: Date.now(),
+        replace: false,
+        source: 'cli',
+      }),
+    ).rejects.toBeInstanceOf(HostError);
+    await activate(hostServices, {
+      key: sim.purchase('ACMEBK01'),
+      productCode: 'ACMEBK01',
+      capturedAt: Date.now(),
+      replace: true,
+      source: 'cli',
+    });
     expect(await isActivated('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).toBe(true);
     await forget(hostServices, 'ACMEBK01');
     await forget(hostServices, 'ACMEBK01'); // nothing left: no event
     expect(events.map((e) => e.change)).toEqual(['stored', 'replaced', 'forgotten']);
     for (const e of events) expect(v.safeParse(CredentialsEventSchema, e).success).toBe(true);
     expect(await keychainValue(c, 'ACMEBK01')).toBeNull();
-    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'NOT_ACTIVATED' });
+    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({
+      code: 'NOT_ACTIVATED',
+    });
     const secrets = sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken]);
-    expect(await findSecrets([key1, ...secrets], { dirs: [c.dataDir], texts: { events: JSON.stringify(events) } })).toEqual([]);
+    expect(
+      await findSecrets([key1, ...secrets], { dirs: [c.dataDir], texts: { events: JSON.stringify(events) } }),
+    ).toEqual([]);
   });
 
   it('two data folders of one vendor keep separate data keys: forgetting in one leaves the other readable', async () => {
     const a = await fresh();
     const bDataDir = join(a.dataDir, '..', 'other-data');
-    const b = { ...a, dataDir: bDataDir, store: new CredentialStore({ vendorId: a.vendorId, dataDir: bDataDir, keychain: openKeychain(keychainServiceName(a.vendorId)) }) };
+    const b = {
+      ...a,
+      dataDir: bDataDir,
+      store: new CredentialStore({
+        vendorId: a.vendorId,
+        dataDir: bDataDir,
+        keychain: openKeychain(keychainServiceName(a.vendorId)),
+      }),
+    };
     const setA = credentials();
     const setB = credentials();
     await a.store.replace('ACMEBK01', setA, { allowReplace: false, product: BK });
@@ -280,7 +344,13 @@ describe('credential store under gnome-keyring', () => {
     const c = await fresh();
     const config = await loadVendorConfig(c.configPath);
     const hostServices = await createHostServices(
-      { config, configPath: c.configPath, dataDir: c.dataDir, licenseService: sim.licenseServiceUrl, caFile: sim.caFile },
+      {
+        config,
+        configPath: c.configPath,
+        dataDir: c.dataDir,
+        licenseService: sim.licenseServiceUrl,
+        caFile: sim.caFile,
+      },
       { licenseService: { totalBudgetMs: 1000 } },
     );
     // A key of the second product: the first token is refused (IncorrectActivationKey) after 700 ms,
@@ -288,7 +358,9 @@ describe('credential store under gnome-keyring', () => {
     const key = sim.purchase('ACMEPV02');
     sim.faults.latencyMs = 700;
     try {
-      await expect(activate(hostServices, { key, capturedAt: Date.now(), replace: false, source: 'cli' })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(
+        activate(hostServices, { key, capturedAt: Date.now(), replace: false, source: 'cli' }),
+      ).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     } finally {
       sim.faults.latencyMs = 0;
     }
@@ -297,9 +369,15 @@ describe('credential store under gnome-keyring', () => {
 
   it('readCredentials reports unknown products and configuration errors as typed errors', async () => {
     const c = await fresh();
-    await expect(readCredentials('NOPE1', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'UNKNOWN_PRODUCT' });
-    await expect(readCredentials('ACMEBK01', { config: join(root, 'missing.json'), dataDir: c.dataDir })).rejects.toBeInstanceOf(CredentialsError);
-    await expect(readCredentials('ACMEBK01', { config: join(root, 'missing.json'), dataDir: c.dataDir })).rejects.toMatchObject({ code: 'VENDOR_CONFIGURATION' });
+    await expect(readCredentials('NOPE1', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({
+      code: 'UNKNOWN_PRODUCT',
+    });
+    await expect(
+      readCredentials('ACMEBK01', { config: join(root, 'missing.json'), dataDir: c.dataDir }),
+    ).rejects.toBeInstanceOf(CredentialsError);
+    await expect(
+      readCredentials('ACMEBK01', { config: join(root, 'missing.json'), dataDir: c.dataDir }),
+    ).rejects.toMatchObject({ code: 'VENDOR_CONFIGURATION' });
   });
 });
 
@@ -321,7 +399,11 @@ describe('keychain failures', () => {
       const started = Date.now();
       const probe = await probeKeychain('devpay-companion.probe-test', 300);
       expect(probe).toMatchObject({ ok: false, code: 'KEYCHAIN_LOCKED', message: stringContaining('did not answer') });
-      const slowStore = new CredentialStore({ vendorId: c.vendorId, dataDir: c.dataDir, keychain: openKeychain(keychainServiceName(c.vendorId), 300) });
+      const slowStore = new CredentialStore({
+        vendorId: c.vendorId,
+        dataDir: c.dataDir,
+        keychain: openKeychain(keychainServiceName(c.vendorId), 300),
+      });
       await expect(slowStore.read('ACMEBK01')).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
       expect(Date.now() - started).toBeLessThan(2000);
     } finally {
@@ -334,17 +416,30 @@ describe('keychain failures', () => {
     await c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK });
     await keyring.lock();
     expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({ ok: false, code: 'KEYCHAIN_LOCKED' });
-    await expect(c.store.read('ACMEBK01')).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED', message: stringMatching(/unlock/i) });
-    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
-    await expect(c.store.replace('ACMEPV02', credentials(), { allowReplace: false, product: PV })).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
+    await expect(c.store.read('ACMEBK01')).rejects.toMatchObject({
+      code: 'KEYCHAIN_LOCKED',
+      message: stringMatching(/unlock/i),
+    });
+    await expect(readCredentials('ACMEBK01', { config: c.configPath, dataDir: c.dataDir })).rejects.toMatchObject({
+      code: 'KEYCHAIN_LOCKED',
+    });
+    await expect(
+      c.store.replace('ACMEPV02', credentials(), { allowReplace: false, product: PV }),
+    ).rejects.toMatchObject({ code: 'KEYCHAIN_LOCKED' });
     expect(await readdir(join(c.dataDir, 'credentials'))).toEqual(['ACMEBK01.cred']); // no plain-text fallback
   });
 
   it('no Secret Service on the bus is KEYCHAIN_UNAVAILABLE, saying to start one', async () => {
     const c = await fresh();
     await keyring.stopSecretService();
-    expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({ ok: false, code: 'KEYCHAIN_UNAVAILABLE', message: stringMatching(/Secret Service|GNOME Keyring/) });
-    await expect(c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK })).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
+    expect(await probeKeychain('devpay-companion.probe-test')).toMatchObject({
+      ok: false,
+      code: 'KEYCHAIN_UNAVAILABLE',
+      message: stringMatching(/Secret Service|GNOME Keyring/),
+    });
+    await expect(
+      c.store.replace('ACMEBK01', credentials(), { allowReplace: false, product: BK }),
+    ).rejects.toMatchObject({ code: 'KEYCHAIN_UNAVAILABLE' });
     await expect(stat(c.store.fileFor('ACMEBK01'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

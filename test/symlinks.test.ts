@@ -43,7 +43,11 @@ async function victimFolder(dir: string): Promise<{ path: string; unchanged(): P
 }
 
 function activate(testCase: TestCase) {
-  return runCli(['activate', '--product', 'ACMEBK01', '--key', '-'], { env: testCase.env, input: `${services.sim.purchase('ACMEBK01')}\n`, timeoutMs: 60_000 });
+  return runCli(['activate', '--product', 'ACMEBK01', '--key', '-'], {
+    env: testCase.env,
+    input: `${services.sim.purchase('ACMEBK01')}\n`,
+    timeoutMs: 60_000,
+  });
 }
 
 describe('planted links', () => {
@@ -87,7 +91,14 @@ describe('planted links', () => {
     await mkdir(testCase.dataDir, { mode: 0o700 });
     const tokenFile = join(testCase.dataDir, 'loopback.token');
     await symlink(target.path, tokenFile);
-    const server = await serveLoopback({ config: testCase.configPath, dataDir: testCase.dataDir, licenseService: services.sim.licenseServiceUrl, caFile: services.sim.caFile, env: {}, port: 0 });
+    const server = await serveLoopback({
+      config: testCase.configPath,
+      dataDir: testCase.dataDir,
+      licenseService: services.sim.licenseServiceUrl,
+      caFile: services.sim.caFile,
+      env: {},
+      port: 0,
+    });
     try {
       await target.unchanged();
       const info = await lstat(tokenFile);
@@ -132,14 +143,17 @@ describe('folders open to other users', () => {
     expect((await stat(readable.dataDir)).mode & 0o777).toBe(0o700);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('refuses a data folder another user owns (needs root to hand one over)', async () => {
-    const testCase = await services.newCase();
-    await mkdir(testCase.dataDir, { mode: 0o700 });
-    await chown(testCase.dataDir, 65534, 65534);
-    const refused = await activate(testCase);
-    expect(refused.code).toBe(5);
-    expect(refused.stderr).toMatch(/belongs to another user \(uid 65534\)/);
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a data folder another user owns (needs root to hand one over)',
+    async () => {
+      const testCase = await services.newCase();
+      await mkdir(testCase.dataDir, { mode: 0o700 });
+      await chown(testCase.dataDir, 65534, 65534);
+      const refused = await activate(testCase);
+      expect(refused.code).toBe(5);
+      expect(refused.stderr).toMatch(/belongs to another user \(uid 65534\)/);
+    },
+  );
 
   it('refuses a data folder below a folder others can write to, up to the home folder', async () => {
     const testCase = await services.newCase();

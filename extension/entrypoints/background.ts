@@ -63,9 +63,7 @@ export default defineBackground(() => {
     ui: {
       setBadge: (text, title) => badge.setBadge(text, title),
       async notify(id, title, message) {
-        await browser.notifications
-          .create(id, { type: 'basic', iconUrl, title, message })
-          .catch(() => {});
+        await browser.notifications.create(id, { type: 'basic', iconUrl, title, message }).catch(() => {});
       },
       stateChanged() {
         // Extension pages only (the popup); content scripts never receive runtime broadcasts.

@@ -17,12 +17,14 @@ import type { ContentMessage } from '../lib/runtime-messages.ts';
 
 /** Closed shadow roots too: Chromium gives extensions chrome.dom, Firefox gives the element's own property. */
 function shadowRootAccess(): ShadowRootOf {
-  const dom = (globalThis as { chrome?: { dom?: { openOrClosedShadowRoot?: (el: HTMLElement) => ShadowRoot | null } } }).chrome?.dom;
+  const dom = (globalThis as { chrome?: { dom?: { openOrClosedShadowRoot?: (el: HTMLElement) => ShadowRoot | null } } })
+    .chrome?.dom;
   if (typeof dom?.openOrClosedShadowRoot === 'function') {
     const open = dom.openOrClosedShadowRoot.bind(dom);
     return (el) => open(el as HTMLElement) ?? null;
   }
-  return (el) => (el as Element & { openOrClosedShadowRoot?: ShadowRoot | null }).openOrClosedShadowRoot ?? el.shadowRoot;
+  return (el) =>
+    (el as Element & { openOrClosedShadowRoot?: ShadowRoot | null }).openOrClosedShadowRoot ?? el.shadowRoot;
 }
 
 export default defineUnlistedScript(() => {
@@ -52,7 +54,8 @@ export default defineUnlistedScript(() => {
       document,
       (result) => {
         if (result.found) send({ type: 'devpay:key-found', key: result.key, capturedAt: Date.now() });
-        else if (result.reason === 'ambiguous') send({ type: 'devpay:key-not-taken', reason: 'ambiguous', capturedAt: Date.now() });
+        else if (result.reason === 'ambiguous')
+          send({ type: 'devpay:key-not-taken', reason: 'ambiguous', capturedAt: Date.now() });
       },
       { shadowRootOf: shadowRootAccess() },
     );

@@ -13,7 +13,11 @@ import type { HostRoute, HostUnavailableReason } from './runtime-messages.ts';
  * Native messaging failures that say "there is no usable host this way", as
  * opposed to a host that exited, timed out or answered badly after being reached.
  */
-export const LOOPBACK_FALLBACK_REASONS: readonly HostUnavailableReason[] = ['not-installed', 'forbidden', 'failed-to-start'];
+export const LOOPBACK_FALLBACK_REASONS: readonly HostUnavailableReason[] = [
+  'not-installed',
+  'forbidden',
+  'failed-to-start',
+];
 
 /** How many recent request ids keep their route (the background has a handful in flight at most). */
 const ROUTES_KEPT = 32;

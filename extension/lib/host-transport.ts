@@ -52,7 +52,8 @@ export function unavailableReasonOf(message: string | undefined): HostUnavailabl
   if (text.includes('Native host has exited')) return 'exited';
   if (/No such native application|not found|Invalid native messaging host name/i.test(text)) return 'not-installed';
   if (/permission|forbidden|not allowed/i.test(text)) return 'forbidden';
-  if (/Error when communicating with the native messaging host|Failed to start native messaging host/i.test(text)) return 'failed-to-start';
+  if (/Error when communicating with the native messaging host|Failed to start native messaging host/i.test(text))
+    return 'failed-to-start';
   return 'exited';
 }
 
@@ -150,7 +151,9 @@ export class NativeHostTransport implements HostTransport {
     try {
       port = this.options.connect();
     } catch (error) {
-      throw new HostUnavailableError(unavailableReasonOf(error instanceof Error ? error.message : String(error)), { requestSent: false });
+      throw new HostUnavailableError(unavailableReasonOf(error instanceof Error ? error.message : String(error)), {
+        requestSent: false,
+      });
     }
     const connection: Connection = { port, pending: new Map(), closed: false };
     port.onMessage.addListener((data) => this.receive(connection, data));
@@ -160,7 +163,12 @@ export class NativeHostTransport implements HostTransport {
       this.shutdown(connection, reason, false);
     });
 
-    const request = hello ?? { type: 'hello' as const, id: this.options.newId(), protocol: PROTOCOL_VERSION, client: this.options.client };
+    const request = hello ?? {
+      type: 'hello' as const,
+      id: this.options.newId(),
+      protocol: PROTOCOL_VERSION,
+      client: this.options.client,
+    };
     let reply: Reply;
     try {
       reply = await this.send(connection, request, this.options.handshakeTimeoutMs ?? this.timeouts.hello);

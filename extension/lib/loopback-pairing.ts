@@ -64,7 +64,12 @@ export class ClientHandshake {
   private serverNonce = '';
 
   constructor(private readonly how: { mode: 'session'; pairing: LoopbackPairing } | { mode: 'pair'; code: string }) {
-    this.hello = { type: 'auth-hello', mode: how.mode, nonce: randomBase64Url(), ...(how.mode === 'session' ? { pairing: how.pairing.id } : {}) };
+    this.hello = {
+      type: 'auth-hello',
+      mode: how.mode,
+      nonce: randomBase64Url(),
+      ...(how.mode === 'session' ? { pairing: how.pairing.id } : {}),
+    };
   }
 
   start(): object {
@@ -80,7 +85,8 @@ export class ClientHandshake {
       if (this.how.mode === 'session') this.key = this.how.pairing.secret;
       else if (salt !== undefined) this.key = await stretchPairingCode(this.how.code, salt);
       // The server proves first; a server that cannot is not ours and gets nothing.
-      if (!this.key || !proofsMatch(proof, await authProof(this.key, 'server', this.hello, nonce))) return { fail: 'the server could not prove it is the paired companion' };
+      if (!this.key || !proofsMatch(proof, await authProof(this.key, 'server', this.hello, nonce)))
+        return { fail: 'the server could not prove it is the paired companion' };
       this.serverNonce = nonce;
       this.stage = 'ok';
       return { send: { type: 'auth-proof', proof: await authProof(this.key, 'client', this.hello, nonce) } };

@@ -17,7 +17,13 @@
  * channel with 'exited'.
  */
 import { NativeHostTransport, type HostTransport, type NativePortLike } from './host-transport.ts';
-import { ClientHandshake, loadPairing, savePairing, type LoopbackPairing, type PairingStorageArea } from './loopback-pairing.ts';
+import {
+  ClientHandshake,
+  loadPairing,
+  savePairing,
+  type LoopbackPairing,
+  type PairingStorageArea,
+} from './loopback-pairing.ts';
 
 /** The parts of the browser `WebSocket` used here (tests pass the `ws` package's). */
 export interface WebSocketLike {
@@ -40,7 +46,8 @@ const EVENT_TYPE = 'credentials-changed';
 export const LOOPBACK_NOT_FOUND = 'Loopback companion not found (nothing accepted the connection)';
 export const LOOPBACK_EXITED = 'Loopback companion has exited';
 export const LOOPBACK_NOT_PAIRED = 'Loopback companion not found (this browser is not paired with it)';
-export const LOOPBACK_NOT_PROVED = 'Loopback companion not found (what answered could not prove it is the paired companion)';
+export const LOOPBACK_NOT_PROVED =
+  'Loopback companion not found (what answered could not prove it is the paired companion)';
 
 export function loopbackUrl(port: number): string {
   return `ws://127.0.0.1:${port}/`;
@@ -55,8 +62,12 @@ export class WebSocketPort implements NativePortLike {
   private readonly messageListeners: ((message: unknown) => void)[] = [];
   private readonly disconnectListeners: ((port: NativePortLike) => void)[] = [];
 
-  readonly onMessage = { addListener: (listener: (message: unknown) => void) => void this.messageListeners.push(listener) };
-  readonly onDisconnect = { addListener: (listener: (port: NativePortLike) => void) => void this.disconnectListeners.push(listener) };
+  readonly onMessage = {
+    addListener: (listener: (message: unknown) => void) => void this.messageListeners.push(listener),
+  };
+  readonly onDisconnect = {
+    addListener: (listener: (port: NativePortLike) => void) => void this.disconnectListeners.push(listener),
+  };
 
   private socket: WebSocketLike | undefined;
   /** Messages from the server go here until the handshake is over. */
@@ -91,12 +102,17 @@ export class WebSocketPort implements NativePortLike {
         this.incoming = this.incoming.then(() => this.authenticating(handshake, message));
         return;
       }
-      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === EVENT_TYPE) return;
+      if (typeof message === 'object' && message !== null && (message as { type?: unknown }).type === EVENT_TYPE)
+        return;
       for (const listener of this.messageListeners) listener(message);
     };
     socket.onclose = (event) => {
       // Never authenticated: as good as nobody there (the browser hides whether it was refused or absent).
-      this.error = { message: this.opened ? `${LOOPBACK_EXITED} (${event.code}${event.reason ? `: ${event.reason}` : ''})` : (this.error?.message ?? LOOPBACK_NOT_FOUND) };
+      this.error = {
+        message: this.opened
+          ? `${LOOPBACK_EXITED} (${event.code}${event.reason ? `: ${event.reason}` : ''})`
+          : (this.error?.message ?? LOOPBACK_NOT_FOUND),
+      };
       this.finish();
     };
     socket.onerror = () => undefined; // followed by close, which says what happened
@@ -191,7 +207,13 @@ export type PairingResult = { ok: true } | { ok: false; reason: 'bad-code' | 'no
  * Pairs this browser with the companion from the code `devpay-companion serve --pair`
  * shows, and keeps the pairing in `storage`. A wrong code costs one of the code's few tries.
  */
-export function pairWithCompanion(options: { port: number; code: string; storage: PairingStorageArea; openSocket?: (url: string) => WebSocketLike; timeoutMs?: number }): Promise<PairingResult> {
+export function pairWithCompanion(options: {
+  port: number;
+  code: string;
+  storage: PairingStorageArea;
+  openSocket?: (url: string) => WebSocketLike;
+  timeoutMs?: number;
+}): Promise<PairingResult> {
   const open = options.openSocket ?? ((u: string) => new WebSocket(u) as unknown as WebSocketLike);
   const handshake = new ClientHandshake({ mode: 'pair', code: options.code });
   return new Promise((resolve) => {

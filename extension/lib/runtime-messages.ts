@@ -69,7 +69,17 @@ export type HostRoute = (typeof HOST_ROUTES)[number];
 export const KEY_ROUTES = [...HOST_ROUTES, 'paste'] as const;
 export type KeyRoute = (typeof KEY_ROUTES)[number];
 
-export const NEXT_STEPS = ['new-key', 'retry', 'install', 'update', 'unlock', 'doctor', 'contact-vendor', 'confirm', 'none'] as const;
+export const NEXT_STEPS = [
+  'new-key',
+  'retry',
+  'install',
+  'update',
+  'unlock',
+  'doctor',
+  'contact-vendor',
+  'confirm',
+  'none',
+] as const;
 export type NextStep = (typeof NEXT_STEPS)[number];
 
 export const PRODUCT_STATES = [

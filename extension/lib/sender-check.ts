@@ -31,7 +31,10 @@ export interface SenderPolicy {
 export type SenderRole =
   | { kind: 'page'; tabId: number; frameId: number; url: string; keyPage: boolean; redirectPage: boolean }
   | { kind: 'extension-page' }
-  | { kind: 'refused'; reason: 'other-extension' | 'no-url' | 'no-tab' | 'opaque-origin' | 'origin-mismatch' | 'page-not-allowed' };
+  | {
+      kind: 'refused';
+      reason: 'other-extension' | 'no-url' | 'no-tab' | 'opaque-origin' | 'origin-mismatch' | 'page-not-allowed';
+    };
 
 export function createSenderCheck(policy: SenderPolicy): (sender: SenderLike) => SenderRole {
   const isKeyPage = compileMatchPatterns(policy.keyPages);
@@ -50,12 +53,15 @@ export function createSenderCheck(policy: SenderPolicy): (sender: SenderLike) =>
     }
     if (sender.origin === 'null') return { kind: 'refused', reason: 'opaque-origin' };
     if (url.protocol === base.protocol && url.host === base.host) {
-      if (sender.origin !== undefined && sender.origin !== baseOrigin) return { kind: 'refused', reason: 'origin-mismatch' };
+      if (sender.origin !== undefined && sender.origin !== baseOrigin)
+        return { kind: 'refused', reason: 'origin-mismatch' };
       return { kind: 'extension-page' };
     }
     const tabId = sender.tab?.id;
-    if (typeof tabId !== 'number' || !Number.isInteger(tabId) || tabId < 0) return { kind: 'refused', reason: 'no-tab' };
-    if (sender.origin !== undefined && sender.origin !== url.origin) return { kind: 'refused', reason: 'origin-mismatch' };
+    if (typeof tabId !== 'number' || !Number.isInteger(tabId) || tabId < 0)
+      return { kind: 'refused', reason: 'no-tab' };
+    if (sender.origin !== undefined && sender.origin !== url.origin)
+      return { kind: 'refused', reason: 'origin-mismatch' };
     const keyPage = isKeyPage(sender.url);
     const redirectPage = isRedirectPage(sender.url);
     if (!keyPage && !redirectPage) return { kind: 'refused', reason: 'page-not-allowed' };
@@ -96,7 +102,8 @@ export function checkContentMessage(message: unknown, role: SenderRole, now: num
   const parsed = v.safeParse(ContentMessageSchema, message);
   if (!parsed.success) return { kind: 'refused', reason: 'bad-message' };
   const msg = parsed.output;
-  if (msg.capturedAt > now + MAX_CLOCK_SKEW_MS || msg.capturedAt < now - MAX_CAPTURE_AGE_MS) return { kind: 'refused', reason: 'implausible-time' };
+  if (msg.capturedAt > now + MAX_CLOCK_SKEW_MS || msg.capturedAt < now - MAX_CAPTURE_AGE_MS)
+    return { kind: 'refused', reason: 'implausible-time' };
   if (msg.type === 'devpay:key-not-taken') return { kind: 'not-taken', reason: msg.reason, tabId: role.tabId };
 
   const check = normaliseActivationKey(msg.key);
@@ -108,10 +115,16 @@ export function checkContentMessage(message: unknown, role: SenderRole, now: num
     const fromUrl = readRedirectParams(role.url);
     if (fromUrl.ok) {
       if (fromUrl.key !== check.key) return { kind: 'refused', reason: 'key-not-in-url' };
-      if (msg.productCode !== undefined && msg.productCode !== fromUrl.productCode) return { kind: 'refused', reason: 'product-not-in-url' };
+      if (msg.productCode !== undefined && msg.productCode !== fromUrl.productCode)
+        return { kind: 'refused', reason: 'product-not-in-url' };
       return {
         kind: 'key',
-        accepted: { ...base, key: check.key, source: 'redirect', ...(fromUrl.productCode ? { productCode: fromUrl.productCode } : {}) },
+        accepted: {
+          ...base,
+          key: check.key,
+          source: 'redirect',
+          ...(fromUrl.productCode ? { productCode: fromUrl.productCode } : {}),
+        },
       };
     }
     if (!role.keyPage) return { kind: 'refused', reason: 'key-not-in-url' };

@@ -42,7 +42,11 @@ export async function requestSiteAccess(permissions: PermissionsLike, origins: s
 }
 
 /** Calls `onChange` with the state now and whenever the customer grants or withdraws access. */
-export function watchSiteAccess(permissions: PermissionsLike, origins: string[], onChange: (access: SiteAccess) => void): void {
+export function watchSiteAccess(
+  permissions: PermissionsLike,
+  origins: string[],
+  onChange: (access: SiteAccess) => void,
+): void {
   const check = () => void checkSiteAccess(permissions, origins).then(onChange);
   permissions.onAdded.addListener(check);
   permissions.onRemoved.addListener(check);
@@ -56,7 +60,10 @@ type SetBadge = (text: Badge['text'], title: string) => Promise<void>;
  * badge says so whatever the controller shows, and the controller's latest badge
  * comes back once access is given.
  */
-export function siteAccessBadge(setBadge: SetBadge, missingTitle: string): { setBadge: SetBadge; setAccess(access: SiteAccess): Promise<void> } {
+export function siteAccessBadge(
+  setBadge: SetBadge,
+  missingTitle: string,
+): { setBadge: SetBadge; setAccess(access: SiteAccess): Promise<void> } {
   let access: SiteAccess = 'granted';
   let latest: [Badge['text'], string] | undefined;
   return {

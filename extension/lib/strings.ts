@@ -12,7 +12,17 @@ import type { HostUnavailableReason, KeyRoute, NextStep, NoticeKind, ProductStat
 export const { t } = createI18n<GeneratedI18nStructure>();
 export type MessageKey = keyof GeneratedI18nStructure;
 /** Keys of messages without placeholders: these can sit in lookup tables. */
-type PlainKey = { [K in MessageKey]: GeneratedI18nStructure[K] extends { substitutions: 0; plural: false; namedSubstitutions: readonly string[] } ? never : GeneratedI18nStructure[K] extends { substitutions: 0; plural: false } ? K : never }[MessageKey];
+type PlainKey = {
+  [K in MessageKey]: GeneratedI18nStructure[K] extends {
+    substitutions: 0;
+    plural: false;
+    namedSubstitutions: readonly string[];
+  }
+    ? never
+    : GeneratedI18nStructure[K] extends { substitutions: 0; plural: false }
+      ? K
+      : never;
+}[MessageKey];
 const plain = (key: PlainKey): string => t(key);
 
 export const PRODUCT_STATE_KEYS = {
@@ -37,7 +47,11 @@ export const HOST_UNAVAILABLE_KEYS = {
   'failed-to-start': 'host.unavailable.failedToStart',
 } as const satisfies Record<HostUnavailableReason, PlainKey>;
 
-export const KEY_ROUTE_KEYS = { native: 'route.native', loopback: 'route.loopback', paste: 'route.paste' } as const satisfies Record<KeyRoute, PlainKey>;
+export const KEY_ROUTE_KEYS = {
+  native: 'route.native',
+  loopback: 'route.loopback',
+  paste: 'route.paste',
+} as const satisfies Record<KeyRoute, PlainKey>;
 
 /** `none`: nothing to say. */
 export const NEXT_STEP_KEYS = {
@@ -52,12 +66,17 @@ export const NEXT_STEP_KEYS = {
   none: null,
 } as const satisfies Record<NextStep, PlainKey | null>;
 
-export const NOTICE_KEYS = { ambiguous: 'notice.ambiguous', mismatch: 'notice.mismatch', 'unknown-product': 'notice.unknownProduct' } as const satisfies Record<NoticeKind, PlainKey>;
+export const NOTICE_KEYS = {
+  ambiguous: 'notice.ambiguous',
+  mismatch: 'notice.mismatch',
+  'unknown-product': 'notice.unknownProduct',
+} as const satisfies Record<NoticeKind, PlainKey>;
 
 /** Commands are typed by the customer as they are: never translated. */
 export const COMMANDS = {
   install: 'devpay-companion install',
-  activate: (code: string | null) => (code ? `devpay-companion activate --product ${code}` : 'devpay-companion activate'),
+  activate: (code: string | null) =>
+    code ? `devpay-companion activate --product ${code}` : 'devpay-companion activate',
 } as const;
 
 /** The texts the background (activation controller) puts in badges, notifications and stored errors. */

@@ -17,7 +17,10 @@ import { clearPendingReactivation, liftsConfirmation, type KeyOrigin } from './p
 import { productRef, requireProduct } from './products.ts';
 
 /** What an activation uses of the host's services. */
-export type ActivationServices = Pick<HostServices, 'config' | 'dataDir' | 'store' | 'licenseService' | 'now' | 'events' | 'log'>;
+export type ActivationServices = Pick<
+  HostServices,
+  'config' | 'dataDir' | 'store' | 'licenseService' | 'now' | 'events' | 'log'
+>;
 
 export interface ActivationRequest {
   /** As captured or pasted; normalised here. */
@@ -53,23 +56,36 @@ export async function activate(services: ActivationServices, request: Activation
   // Refuse a malformed or stale key before the keychain or the network is touched.
   const key = checkActivationKey(request.key, { capturedAt: request.capturedAt, now: services.now(), activateUrl });
   log.redact(key);
-  const candidates: Product[] = request.productCode !== undefined ? [requireProduct(config, request.productCode)] : [...config.products];
+  const candidates: Product[] =
+    request.productCode !== undefined ? [requireProduct(config, request.productCode)] : [...config.products];
 
   // Know the keychain works before spending the customer's time on the network.
   await store.assertKeychainWorks();
-  if (candidates.length === 1 && !request.replace && !(await liftsConfirmation(services, candidates[0]!.code, request))) {
+  if (
+    candidates.length === 1 &&
+    !request.replace &&
+    !(await liftsConfirmation(services, candidates[0]!.code, request))
+  ) {
     const existing = await store.read(candidates[0]!.code);
     if (existing.state === 'activated') throw alreadyActivated(candidates[0]!);
   }
 
-  log.info('activating', { source: request.source, page: pageOrigin(request.pageUrl), products: candidates.map((p) => p.code).join(','), replace: request.replace });
+  log.info('activating', {
+    source: request.source,
+    page: pageOrigin(request.pageUrl),
+    products: candidates.map((p) => p.code).join(','),
+    replace: request.replace,
+  });
   let result: ActivationResult | undefined;
   let product: Product | undefined;
   // One budget for the whole activation, however many product tokens it tries.
   const deadline = services.now() + (services.licenseService.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS);
   for (const candidate of candidates) {
     if (deadline - services.now() <= 0) {
-      throw new HostError('SERVICE_UNAVAILABLE', 'The License Service did not answer in time for every product; nothing was changed. Try again in a few minutes.');
+      throw new HostError(
+        'SERVICE_UNAVAILABLE',
+        'The License Service did not answer in time for every product; nothing was changed. Try again in a few minutes.',
+      );
     }
     try {
       result = await activateDesktopProduct({
@@ -81,8 +97,12 @@ export async function activate(services: ActivationServices, request: Activation
         product: productRef(candidate),
         ...(services.licenseService.ca !== undefined ? { ca: services.licenseService.ca } : {}),
         totalBudgetMs: Math.max(0, deadline - services.now()),
-        ...(services.licenseService.requestTimeoutMs !== undefined ? { requestTimeoutMs: services.licenseService.requestTimeoutMs } : {}),
-        ...(services.licenseService.retryBaseDelayMs !== undefined ? { retryBaseDelayMs: services.licenseService.retryBaseDelayMs } : {}),
+        ...(services.licenseService.requestTimeoutMs !== undefined
+          ? { requestTimeoutMs: services.licenseService.requestTimeoutMs }
+          : {}),
+        ...(services.licenseService.retryBaseDelayMs !== undefined
+          ? { retryBaseDelayMs: services.licenseService.retryBaseDelayMs }
+          : {}),
         ...(request.signal ? { signal: request.signal } : {}),
         log: (line) => log.info(line, { product: candidate.code }),
         now: services.now,
@@ -114,24 +134,44 @@ export async function activate(services: ActivationServices, request: Activation
   // The customer asked the product for this reactivation: that is the confirmation (the rule is the record's own).
   const reactivation = request.replace ? null : await liftsConfirmation(services, product.code, request);
   // With the product found by trying tokens, an existing set is only replaced on confirmation: the new set is dropped.
-  const { replaced } = await store.replace(
-    product.code,
-    { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, userToken: credentials.userToken, activatedAt, requestId },
-    { allowReplace: request.replace || reactivation !== null, product: productRef(product) },
-  ).catch((error: unknown) => {
-    if (error instanceof HostError && error.code === 'ALREADY_ACTIVATED') throw alreadyActivated(product);
-    throw error;
+  const { replaced } = await store
+    .replace(
+      product.code,
+      {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        userToken: credentials.userToken,
+        activatedAt,
+        requestId,
+      },
+      { allowReplace: request.replace || reactivation !== null, product: productRef(product) },
+    )
+    .catch((error: unknown) => {
+      if (error instanceof HostError && error.code === 'ALREADY_ACTIVATED') throw alreadyActivated(product);
+      throw error;
+    });
+  log.info(replaced ? 'credentials replaced' : 'credentials stored', {
+    product: product.code,
+    requestId,
+    reactivation: reactivation !== null,
   });
-  log.info(replaced ? 'credentials replaced' : 'credentials stored', { product: product.code, requestId, reactivation: reactivation !== null });
   // A new set is there, however it came: nothing is pending for the product any more.
-  await clearPendingReactivation(services.dataDir, product.code).catch((error: unknown) => log.warn('could not clear the pending reactivation', { product: product.code, error: String(error) }));
+  await clearPendingReactivation(services.dataDir, product.code).catch((error: unknown) =>
+    log.warn('could not clear the pending reactivation', { product: product.code, error: String(error) }),
+  );
   services.events.emit('credentials-changed', {
     type: 'credentials-changed',
     product: productRef(product),
     change: replaced ? 'replaced' : 'stored',
     at: activatedAt,
   });
-  return { product: productRef(product), accessKeyId: maskIdentifier(credentials.accessKeyId), activatedAt, replaced, requestId };
+  return {
+    product: productRef(product),
+    accessKeyId: maskIdentifier(credentials.accessKeyId),
+    activatedAt,
+    replaced,
+    requestId,
+  };
 }
 
 function pageOrigin(pageUrl: string | undefined): string | undefined {
@@ -160,7 +200,12 @@ export async function forget(
   const outcome = await services.store.forget(product.code);
   if (outcome.removedFile || outcome.removedKey) {
     services.log.info('credentials forgotten', { product: product.code });
-    services.events.emit('credentials-changed', { type: 'credentials-changed', product: productRef(product), change: 'forgotten', at: new Date(services.now()).toISOString() });
+    services.events.emit('credentials-changed', {
+      type: 'credentials-changed',
+      product: productRef(product),
+      change: 'forgotten',
+      at: new Date(services.now()).toISOString(),
+    });
   }
   return { product: productRef(product), ...outcome };
 }

@@ -16,7 +16,9 @@ import { productRef, requireProduct } from './products.ts';
 export class NotActivatedError extends Error {
   override name = 'NotActivatedError';
   constructor(readonly product: ProductRef) {
-    super(`${product.name} (${product.code}) is not activated on this computer: run devpay-companion activate --product ${product.code}.`);
+    super(
+      `${product.name} (${product.code}) is not activated on this computer: run devpay-companion activate --product ${product.code}.`,
+    );
   }
 }
 
@@ -49,7 +51,11 @@ export async function readProductCredentials(
   const stored = await services.store.read(product.code);
   if (stored.state === 'not-activated') throw new NotActivatedError(productRef(product));
   if (stored.state === 'unreadable') {
-    throw new HostError('CREDENTIALS_UNREADABLE', `${product.name}: ${CREDENTIALS_UNREADABLE_MESSAGE} (devpay-companion activate --product ${product.code}).`, { product: productRef(product) });
+    throw new HostError(
+      'CREDENTIALS_UNREADABLE',
+      `${product.name}: ${CREDENTIALS_UNREADABLE_MESSAGE} (devpay-companion activate --product ${product.code}).`,
+      { product: productRef(product) },
+    );
   }
   return { product, credentials: stored.credentials };
 }

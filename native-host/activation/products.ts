@@ -9,7 +9,10 @@ import { HostError, type ProductRef } from '../errors.ts';
 export function requireProduct(config: VendorConfig, code: string): Product {
   const product = findProduct(config, code);
   if (!product) {
-    throw new HostError('UNKNOWN_PRODUCT', `Product ${code} is not one of ${config.vendor.name}'s products here; choose one of: ${config.products.map((p) => p.code).join(', ')}.`);
+    throw new HostError(
+      'UNKNOWN_PRODUCT',
+      `Product ${code} is not one of ${config.vendor.name}'s products here; choose one of: ${config.products.map((p) => p.code).join(', ')}.`,
+    );
   }
   return product;
 }

@@ -13,6 +13,8 @@ if (existsSync(bundle)) {
   await import(pathToFileURL(bundle).href);
 } else {
   const tsxCli = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-  const result = spawnSync(process.execPath, [tsxCli, join(root, 'native-host', 'main.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [tsxCli, join(root, 'native-host', 'main.ts'), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exit(result.status ?? 1);
 }

@@ -46,7 +46,11 @@ export function renderDoctorReport(report: DoctorReport): string {
   });
   const failures = report.checks.filter((c) => c.status === 'fail').length;
   lines.push('');
-  lines.push(report.ok ? 'Everything the companion needs works.' : `${failures} check${failures === 1 ? '' : 's'} failed: see the fix lines above.`);
+  lines.push(
+    report.ok
+      ? 'Everything the companion needs works.'
+      : `${failures} check${failures === 1 ? '' : 's'} failed: see the fix lines above.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -56,7 +60,10 @@ export function doctorReportJson(report: DoctorReport): string {
 }
 
 /** Adds `doctor` to the CLI. */
-export function registerDoctorCommand(program: Command, resolveSettings: (opts: SettingsOptions) => Promise<Settings>): void {
+export function registerDoctorCommand(
+  program: Command,
+  resolveSettings: (opts: SettingsOptions) => Promise<Settings>,
+): void {
   program
     .command('doctor')
     .description('check everything the companion needs, each problem with its fix; exits 0 only when all of it works')
@@ -69,34 +76,38 @@ export function registerDoctorCommand(program: Command, resolveSettings: (opts: 
       '\nExit codes: 0 everything works; 2 the configuration is invalid; 1 a browser registration or the host start fails;\n' +
         '5 the keychain or data folder; 4 the License Service (the first failing line decides).\n',
     )
-    .action(async (flags: { json?: boolean; browser?: string[]; system?: boolean; userDataDir?: string[] }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<SettingsOptions>();
-      const platform = currentPlatform();
-      const scope: Scope = flags.system ? 'system' : 'user';
-      const browsers = parseBrowsers(flags.browser);
-      let context: DoctorInput['context'];
-      try {
-        context = { ok: true, value: await resolveSettings(globals) };
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        context = { ok: false, message: error.message };
-      }
-      const installDir = context.ok ? defaultInstallDir(platform, scope, context.value.dataDir, context.value.config.vendor.id) : '';
-      const report = await runDoctor(
-        {
-          context,
-          platform,
-          scope,
-          installDir,
-          ...(browsers ? { browsers } : {}),
-          ...(flags.userDataDir ? { userDataDirs: absoluteDirs(flags.userDataDir) } : {}),
-          ...(platform.os === 'win32' ? { runReg } : {}),
-        },
-        await realDoctorDeps(),
-      );
-      writer(cmd)(flags.json ? doctorReportJson(report) : renderDoctorReport(report));
-      process.exitCode = report.exitCode;
-    });
+    .action(
+      async (flags: { json?: boolean; browser?: string[]; system?: boolean; userDataDir?: string[] }, cmd: Command) => {
+        const globals = cmd.optsWithGlobals<SettingsOptions>();
+        const platform = currentPlatform();
+        const scope: Scope = flags.system ? 'system' : 'user';
+        const browsers = parseBrowsers(flags.browser);
+        let context: DoctorInput['context'];
+        try {
+          context = { ok: true, value: await resolveSettings(globals) };
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          context = { ok: false, message: error.message };
+        }
+        const installDir = context.ok
+          ? defaultInstallDir(platform, scope, context.value.dataDir, context.value.config.vendor.id)
+          : '';
+        const report = await runDoctor(
+          {
+            context,
+            platform,
+            scope,
+            installDir,
+            ...(browsers ? { browsers } : {}),
+            ...(flags.userDataDir ? { userDataDirs: absoluteDirs(flags.userDataDir) } : {}),
+            ...(platform.os === 'win32' ? { runReg } : {}),
+          },
+          await realDoctorDeps(),
+        );
+        writer(cmd)(flags.json ? doctorReportJson(report) : renderDoctorReport(report));
+        process.exitCode = report.exitCode;
+      },
+    );
 }
 
 /** The real keychain and License Service checks, loaded only when doctor runs (keytar is a native addon). */

@@ -62,14 +62,25 @@ export interface CredentialProcessOutput {
 
 function defaultIo(): CliIo {
   // isTTY is undefined when stdin is not a terminal, whatever its type says.
-  return { stdin: process.stdin, stdinIsTTY: process.stdin.isTTY ?? false, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return {
+    stdin: process.stdin,
+    stdinIsTTY: process.stdin.isTTY ?? false,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
 }
 
 export function createProgram(io: CliIo = defaultIo()): Command {
-  const log: Logger = createLogger({ level: parseLogLevel(io.env.DEVPAY_LOG_LEVEL, 'warn'), stream: { write: (line: string) => io.stderr.write(line) } });
+  const log: Logger = createLogger({
+    level: parseLogLevel(io.env.DEVPAY_LOG_LEVEL, 'warn'),
+    stream: { write: (line: string) => io.stderr.write(line) },
+  });
   const program = new Command('devpay-companion');
   program
-    .description("Activates DevPay desktop products and keeps each product's credentials encrypted, with the key in the OS keychain.")
+    .description(
+      "Activates DevPay desktop products and keeps each product's credentials encrypted, with the key in the OS keychain.",
+    )
     .version(HOST_VERSION, '-V, --version')
     .option('--config <file>', `vendor configuration (env ${ENV.config})`)
     .option('--data-dir <dir>', `folder of the encrypted credentials (env ${ENV.dataDir})`)
@@ -87,9 +98,16 @@ export function createProgram(io: CliIo = defaultIo()): Command {
 
   program
     .command('activate')
-    .description('activate a product with an activation key (prompted for on a terminal, read from stdin when piped); replaces an existing set')
+    .description(
+      'activate a product with an activation key (prompted for on a terminal, read from stdin when piped); replaces an existing set',
+    )
     .option('--product <code>', 'the product the key is for (default: the only product, or each in turn)')
-    .addOption(new Option('--key <source>', '"-": read the key from stdin (a key itself is refused: other users can see command lines)'))
+    .addOption(
+      new Option(
+        '--key <source>',
+        '"-": read the key from stdin (a key itself is refused: other users can see command lines)',
+      ),
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (opts: { product?: string; key?: string }, cmd: Command) => {
       const host = await services(cmd);
@@ -100,10 +118,15 @@ export function createProgram(io: CliIo = defaultIo()): Command {
       let key: string;
       if (opts.key === '-') key = await readKeyFromStdin(io.stdin);
       else {
-        key = io.stdinIsTTY ? await promptForKey({ stdin: io.stdin, output: io.stdout, isTTY: true }, host.config, product?.name) : await readKeyFromStdin(io.stdin);
+        key = io.stdinIsTTY
+          ? await promptForKey({ stdin: io.stdin, output: io.stdout, isTTY: true }, host.config, product?.name)
+          : await readKeyFromStdin(io.stdin);
       }
       if (key.trim() === '') {
-        throw new CliError('No activation key given: pipe the key on stdin (--key -), or run this in a terminal to be asked for it.', EXIT.USAGE);
+        throw new CliError(
+          'No activation key given: pipe the key on stdin (--key -), or run this in a terminal to be asked for it.',
+          EXIT.USAGE,
+        );
       }
       const outcome = await activate(host, {
         key,
@@ -112,7 +135,9 @@ export function createProgram(io: CliIo = defaultIo()): Command {
         replace: true,
         source: 'cli',
       });
-      io.stdout.write(`Activated ${outcome.product.name} (${outcome.product.code}).\nAccess Key ID: ${outcome.accessKeyId}\n`);
+      io.stdout.write(
+        `Activated ${outcome.product.name} (${outcome.product.code}).\nAccess Key ID: ${outcome.accessKeyId}\n`,
+      );
       if (outcome.replaced) io.stdout.write('The credentials stored before were replaced.\n');
     });
 
@@ -124,7 +149,15 @@ export function createProgram(io: CliIo = defaultIo()): Command {
       const host = await services(cmd);
       const products = await productStatuses(host);
       if (opts.json) {
-        const out = { products: products.map(({ code, name, activated, activatedAt, accessKeyId }) => ({ code, name, activated, activatedAt, accessKeyId })) };
+        const out = {
+          products: products.map(({ code, name, activated, activatedAt, accessKeyId }) => ({
+            code,
+            name,
+            activated,
+            activatedAt,
+            accessKeyId,
+          })),
+        };
         io.stdout.write(JSON.stringify(out, null, 2) + '\n');
         return;
       }
@@ -176,7 +209,10 @@ export function createProgram(io: CliIo = defaultIo()): Command {
   registerServeCommand(program, { services, stderr: io.stderr });
   registerReactivateCommand(program, { services, ...io });
   registerCheckCommand(program, { services, stdout: io.stdout });
-  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const command of program.commands)
+    command
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   return program;
 }
 

@@ -22,7 +22,11 @@ export interface KeyInput {
 }
 
 export function keyPromptIntro(config: VendorConfig, productName: string | undefined): string {
-  const forWhat = productName ?? (config.products.length === 1 ? config.products[0]!.name : `one of: ${config.products.map((p) => p.name).join(', ')}`);
+  const forWhat =
+    productName ??
+    (config.products.length === 1
+      ? config.products[0]!.name
+      : `one of: ${config.products.map((p) => p.name).join(', ')}`);
   return [
     `Activating ${forWhat}.`,
     'Paste the activation key that was shown in the top frame of your browser after the purchase.',
@@ -44,7 +48,12 @@ export async function promptForKey(
   try {
     return await password(
       { message: 'Activation key:', mask: '*' },
-      { input: input.stdin, output: input.output, signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout, clearPromptOnDone: false },
+      {
+        input: input.stdin,
+        output: input.output,
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+        clearPromptOnDone: false,
+      },
     );
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
@@ -80,7 +89,16 @@ export function readKeyFromStdin(stdin: NodeJS.ReadableStream): Promise<string> 
     };
     const onEnd = () => finish();
     const onError = (error: Error) => finish(error);
-    const timer = setTimeout(() => finish(new CliError('No activation key arrived on stdin within a minute. Pipe it in (with --key -), or run the command in a terminal to paste it at the prompt.', EXIT.USAGE)), STDIN_WAIT_MS);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new CliError(
+            'No activation key arrived on stdin within a minute. Pipe it in (with --key -), or run the command in a terminal to paste it at the prompt.',
+            EXIT.USAGE,
+          ),
+        ),
+      STDIN_WAIT_MS,
+    );
     timer.unref();
     stdin.on('data', onData);
     stdin.once('end', onEnd);

@@ -23,7 +23,10 @@ const MAX_STDERR = 4096;
 
 /** Only the last line, shortened: enough to say why, never a flood. */
 function lastLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const line = lines.at(-1) ?? '';
   return line.length > 240 ? `${line.slice(0, 240)}...` : line;
 }
@@ -53,7 +56,12 @@ export function helloHandshake(options: HandshakeOptions): Promise<HandshakeResu
       options.timeoutMs,
     );
     child.on('error', (error: NodeJS.ErrnoException) =>
-      finish({ ok: false, ms: elapsed(), reason: 'spawn', detail: `cannot start ${options.executable} (${error.code ?? error.message})` }),
+      finish({
+        ok: false,
+        ms: elapsed(),
+        reason: 'spawn',
+        detail: `cannot start ${options.executable} (${error.code ?? error.message})`,
+      }),
     );
     child.stderr?.on('data', (chunk: Buffer) => {
       if (stderr.length < MAX_STDERR) stderr += chunk.toString('utf8').slice(0, MAX_STDERR - stderr.length);
@@ -75,20 +83,39 @@ export function helloHandshake(options: HandshakeOptions): Promise<HandshakeResu
       try {
         messages = decoder.push(chunk);
       } catch (error) {
-        finish({ ok: false, ms: elapsed(), reason: 'bad-reply', detail: `broken framing on stdout (${(error as Error).message})` });
+        finish({
+          ok: false,
+          ms: elapsed(),
+          reason: 'bad-reply',
+          detail: `broken framing on stdout (${(error as Error).message})`,
+        });
         return;
       }
       for (const message of messages) {
-        const reply = typeof message === 'object' && message !== null ? (message as Record<string, unknown>) : undefined;
+        const reply =
+          typeof message === 'object' && message !== null ? (message as Record<string, unknown>) : undefined;
         if (reply?.type === 'hello' && reply.id === id) finish({ ok: true, ms: elapsed(), reply });
         else if (reply?.type === 'error') {
-          finish({ ok: false, ms: elapsed(), reason: 'error-reply', detail: `${String(reply.code)}: ${String(reply.message)}` });
-        } else finish({ ok: false, ms: elapsed(), reason: 'bad-reply', detail: 'the host answered something other than hello' });
+          finish({
+            ok: false,
+            ms: elapsed(),
+            reason: 'error-reply',
+            detail: `${String(reply.code)}: ${String(reply.message)}`,
+          });
+        } else
+          finish({
+            ok: false,
+            ms: elapsed(),
+            reason: 'bad-reply',
+            detail: 'the host answered something other than hello',
+          });
       }
     });
     child.stdin?.on('error', () => {
       // EPIPE when the host exits early: reported through 'exit'.
     });
-    child.stdin?.write(encodeFrame({ type: 'hello', id, protocol: PROTOCOL_VERSION, client: 'devpay-companion doctor' }));
+    child.stdin?.write(
+      encodeFrame({ type: 'hello', id, protocol: PROTOCOL_VERSION, client: 'devpay-companion doctor' }),
+    );
   });
 }

@@ -7,7 +7,17 @@
 import { existsSync } from 'node:fs';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import type { VendorConfig } from '../../shared/config.ts';
-import { BROWSERS, browserSpec, detectBrowsers, manifestDir, pathFor, registryKey, type BrowserFamily, type BrowserId, type InstallPlatform } from '../install/browsers.ts';
+import {
+  BROWSERS,
+  browserSpec,
+  detectBrowsers,
+  manifestDir,
+  pathFor,
+  registryKey,
+  type BrowserFamily,
+  type BrowserId,
+  type InstallPlatform,
+} from '../install/browsers.ts';
 import { recordPath, type HostLayout } from '../install/layout.ts';
 import { checkManifest, manifestFileName } from '../install/manifest.ts';
 import { readRecord } from '../install/record.ts';
@@ -54,16 +64,24 @@ async function isExecutable(path: string, os: InstallPlatform['os']): Promise<bo
   }
 }
 
-async function checkOneManifest(subject: ManifestSubject, config: VendorConfig, os: InstallPlatform['os'], runReg?: RegRunner): Promise<ManifestOutcome> {
+async function checkOneManifest(
+  subject: ManifestSubject,
+  config: VendorConfig,
+  os: InstallPlatform['os'],
+  runReg?: RegRunner,
+): Promise<ManifestOutcome> {
   const base = { id: `manifest:${subject.id}`, title: `${subject.label}: manifest`, category: 'browser' as const };
-  const fail = (detail: string, fix: string): ManifestOutcome => ({ check: { ...base, status: subject.required ? 'fail' : 'warn', detail, fix } });
+  const fail = (detail: string, fix: string): ManifestOutcome => ({
+    check: { ...base, status: subject.required ? 'fail' : 'warn', detail, fix },
+  });
   const reinstall = installCommand(subject.browser, subject.extraInstallArgs ?? '');
 
   if (subject.registryKey && runReg) {
     const query = await runReg(regQueryCommand(subject.registryKey));
     const value = query.ok ? parseRegQueryDefault(query.stdout) : undefined;
     if (value === undefined) return fail(`registry key ${subject.registryKey} is missing`, reinstall);
-    if (value.toLowerCase() !== subject.manifestPath.toLowerCase()) return fail(`registry key ${subject.registryKey} points at ${value}`, reinstall);
+    if (value.toLowerCase() !== subject.manifestPath.toLowerCase())
+      return fail(`registry key ${subject.registryKey} points at ${value}`, reinstall);
   }
 
   let text: string;
@@ -73,7 +91,10 @@ async function checkOneManifest(subject: ManifestSubject, config: VendorConfig, 
     text = await readFile(subject.manifestPath, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? `missing: ${subject.manifestPath}` : `cannot read ${subject.manifestPath} (${code})`, reinstall);
+    return fail(
+      code === 'ENOENT' ? `missing: ${subject.manifestPath}` : `cannot read ${subject.manifestPath} (${code})`,
+      reinstall,
+    );
   }
   let data: unknown;
   try {
@@ -83,11 +104,15 @@ async function checkOneManifest(subject: ManifestSubject, config: VendorConfig, 
   }
   const found = checkManifest(data, subject.family, config);
   if (found.problems.length > 0) {
-    const idFix = found.missingIds.length > 0 ? `${reinstall} (it writes the extension IDs of the vendor configuration)` : reinstall;
+    const idFix =
+      found.missingIds.length > 0
+        ? `${reinstall} (it writes the extension IDs of the vendor configuration)`
+        : reinstall;
     return fail(`${subject.manifestPath}: ${found.problems.join('; ')}`, idFix);
   }
   const exe = found.path!;
-  if (!pathFor(os).isAbsolute(exe)) return fail(`"path" ${exe} is not absolute (browsers on Linux and macOS need an absolute path)`, reinstall);
+  if (!pathFor(os).isAbsolute(exe))
+    return fail(`"path" ${exe} is not absolute (browsers on Linux and macOS need an absolute path)`, reinstall);
   if (!(await isExecutable(exe, os))) {
     const exists = existsSync(exe);
     return fail(
@@ -98,7 +123,12 @@ async function checkOneManifest(subject: ManifestSubject, config: VendorConfig, 
   const extra = found.extraIds.length > 0 ? `; also allows ${found.extraIds.join(', ')}` : '';
   return {
     check: { ...base, status: 'ok', detail: `${subject.manifestPath} starts ${exe}${extra}` },
-    usable: { executable: exe, family: subject.family, manifestPath: subject.manifestPath, ...(subject.flatpak ? { flatpak: true } : {}) },
+    usable: {
+      executable: exe,
+      family: subject.family,
+      manifestPath: subject.manifestPath,
+      ...(subject.flatpak ? { flatpak: true } : {}),
+    },
   };
 }
 
@@ -114,7 +144,8 @@ async function manifestSubjects(input: DoctorInput, layout: HostLayout): Promise
     if (existing) existing.required ||= s.required;
     else subjects.set(s.manifestPath + (s.registryKey ?? ''), s);
   };
-  const allowed = (family: BrowserFamily) => (family === 'chromium' ? config.extensions.chromium : config.extensions.firefox).length > 0;
+  const allowed = (family: BrowserFamily) =>
+    (family === 'chromium' ? config.extensions.chromium : config.extensions.firefox).length > 0;
 
   const subjectFor = (id: BrowserId, required: boolean): ManifestSubject | undefined => {
     const spec = browserSpec(id);
@@ -134,7 +165,15 @@ async function manifestSubjects(input: DoctorInput, layout: HostLayout): Promise
     }
     const dir = manifestDir(spec, scope, platform);
     if (!dir) return undefined;
-    return { id, label: spec.name, family: spec.family, manifestPath: path.join(dir, manifestFileName(hostName)), required, browser: id, extraInstallArgs: extra };
+    return {
+      id,
+      label: spec.name,
+      family: spec.family,
+      manifestPath: path.join(dir, manifestFileName(hostName)),
+      required,
+      browser: id,
+      extraInstallArgs: extra,
+    };
   };
 
   const read = await readRecord(recordPath(layout));
@@ -151,17 +190,29 @@ async function manifestSubjects(input: DoctorInput, layout: HostLayout): Promise
         }
         continue;
       }
-      const label = file.flatpak ? `${spec.name} (Flatpak ${file.flatpak})` : file.browsers.map((b) => browserSpec(b).name).join(', ');
+      const label = file.flatpak
+        ? `${spec.name} (Flatpak ${file.flatpak})`
+        : file.browsers.map((b) => browserSpec(b).name).join(', ');
       const standard = manifestDir(spec, scope, platform);
       const isProfile = !file.flatpak && standard !== undefined && path.dirname(file.path) !== standard;
       add({
-        id: file.flatpak ? `${first}-flatpak` : isProfile ? `profile:${path.dirname(path.dirname(file.path))}` : file.browsers.join('+'),
+        id: file.flatpak
+          ? `${first}-flatpak`
+          : isProfile
+            ? `profile:${path.dirname(path.dirname(file.path))}`
+            : file.browsers.join('+'),
         label: isProfile ? `${spec.name} profile ${path.dirname(path.dirname(file.path))}` : label,
         family: spec.family,
         manifestPath: file.path,
         required: true,
         browser: first,
-        extraInstallArgs: isProfile ? ` --user-data-dir ${path.dirname(path.dirname(file.path))}` : file.flatpak ? ' --flatpak' : scope === 'system' ? ' --system' : '',
+        extraInstallArgs: isProfile
+          ? ` --user-data-dir ${path.dirname(path.dirname(file.path))}`
+          : file.flatpak
+            ? ' --flatpak'
+            : scope === 'system'
+              ? ' --system'
+              : '',
         ...(file.flatpak ? { flatpak: true } : {}),
       });
     }
@@ -196,7 +247,8 @@ export async function checkManifests(run: DoctorRun): Promise<CheckResult[]> {
   const { input, layout } = run;
   const subjects = await manifestSubjects(input, layout);
   const outcomes: ManifestOutcome[] = [];
-  for (const subject of subjects) outcomes.push(await checkOneManifest(subject, layout.config, input.platform.os, input.runReg));
+  for (const subject of subjects)
+    outcomes.push(await checkOneManifest(subject, layout.config, input.platform.os, input.runReg));
   const checks = outcomes.map((o) => o.check);
   run.usableManifests = outcomes.flatMap((o) => (o.usable ? [o.usable] : []));
   if (subjects.length === 0 || (run.usableManifests.length === 0 && !checks.some((c) => c.status === 'fail'))) {
@@ -204,7 +256,10 @@ export async function checkManifests(run: DoctorRun): Promise<CheckResult[]> {
       id: 'browsers',
       title: 'Browsers',
       status: 'fail',
-      detail: subjects.length === 0 ? 'no supported browser found, and the companion is registered with none' : 'the companion is registered with no browser',
+      detail:
+        subjects.length === 0
+          ? 'no supported browser found, and the companion is registered with none'
+          : 'the companion is registered with no browser',
       fix: `${installCommand()} (or name one: --browser ${BROWSERS.map((b) => b.id).join('|')})`,
       category: 'browser',
     });

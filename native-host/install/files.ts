@@ -25,7 +25,8 @@ export async function makeDirs(dir: string, mode: number, os: InstallPlatform['o
   for (;;) {
     try {
       const info = await stat(current);
-      if (!info.isDirectory()) throw new InstallError(`${current} exists but is not a folder; move it away and try again.`);
+      if (!info.isDirectory())
+        throw new InstallError(`${current} exists but is not a folder; move it away and try again.`);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

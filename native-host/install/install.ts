@@ -49,8 +49,14 @@ export async function installHost(options: InstallOptions): Promise<InstallRepor
   }
   const { targets, skipped } = planTargets(layout, options);
   if (targets.length === 0) {
-    const why = skipped.length > 0 ? skipped.map((s) => `${s.browser}: ${s.reason}`).join('; ') : 'no supported browser was found on this machine';
-    throw new InstallError(`Nothing to install (${why}). Name a browser with --browser (${BROWSERS.map((b) => b.id).join(', ')}) or a profile folder with --user-data-dir.`, 'usage');
+    const why =
+      skipped.length > 0
+        ? skipped.map((s) => `${s.browser}: ${s.reason}`).join('; ')
+        : 'no supported browser was found on this machine';
+    throw new InstallError(
+      `Nothing to install (${why}). Name a browser with --browser (${BROWSERS.map((b) => b.id).join(', ')}) or a profile folder with --user-data-dir.`,
+      'usage',
+    );
   }
   // Refuse before writing anything.
   try {
@@ -68,19 +74,29 @@ export async function installHost(options: InstallOptions): Promise<InstallRepor
     const info = await stat(options.hostScript);
     if (!info.isFile()) throw new Error('not a file');
   } catch {
-    throw new InstallError(`The host program ${options.hostScript} does not exist. Build it first (npm run build:host) or pass --host-script.`, 'usage');
+    throw new InstallError(
+      `The host program ${options.hostScript} does not exist. Build it first (npm run build:host) or pass --host-script.`,
+      'usage',
+    );
   }
 
   const warnings: string[] = [];
   if (scope === 'system' && os !== 'win32') {
-    for (const [what, p] of [['Node.js', options.nodePath], ['host program', options.hostScript]] as const) {
-      if (p.startsWith(platform.home + '/')) warnings.push(`The ${what} (${p}) is inside your home folder: other users may not be able to run it. Install Node.js and the companion system-wide for a --system install.`);
+    for (const [what, p] of [
+      ['Node.js', options.nodePath],
+      ['host program', options.hostScript],
+    ] as const) {
+      if (p.startsWith(platform.home + '/'))
+        warnings.push(
+          `The ${what} (${p}) is inside your home folder: other users may not be able to run it. Install Node.js and the companion system-wide for a --system install.`,
+        );
     }
   }
 
   const previous = await readRecord(record);
   const rec: InstallRecord = previous.state === 'ok' ? previous.record : emptyRecord(config.nativeHostName, scope);
-  if (previous.state === 'unreadable') warnings.push(`The previous install record (${record}) was unreadable (${previous.reason}); starting a new one.`);
+  if (previous.state === 'unreadable')
+    warnings.push(`The previous install record (${record}) was unreadable (${previous.reason}); starting a new one.`);
 
   const dirMode = scope === 'system' ? 0o755 : 0o700;
   const execMode = scope === 'system' ? 0o755 : 0o700;
@@ -90,20 +106,40 @@ export async function installHost(options: InstallOptions): Promise<InstallRepor
     const launcherChanged = await writeIfChanged(launcher, launcherText, execMode);
     rec.launcher = { path: launcher, sha256: sha256(launcherText) };
 
-    const report: InstallReport = { launcher, launcherChanged, manifests: [], registryCommands: [], skipped, warnings, recordPath: record };
+    const report: InstallReport = {
+      launcher,
+      launcherChanged,
+      manifests: [],
+      registryCommands: [],
+      skipped,
+      warnings,
+      recordPath: record,
+    };
     for (const target of targets) {
       if (target.flatpak) {
         current = target.executable;
         const wrapper = buildFlatpakWrapper(launcher);
         mergeDirs(rec, await makeDirs(path.dirname(target.executable), 0o700, os));
         await writeIfChanged(target.executable, wrapper, 0o700);
-        mergeFile(rec, { kind: 'wrapper', path: target.executable, sha256: sha256(wrapper), browsers: target.browsers, flatpak: target.flatpak.appId });
+        mergeFile(rec, {
+          kind: 'wrapper',
+          path: target.executable,
+          sha256: sha256(wrapper),
+          browsers: target.browsers,
+          flatpak: target.flatpak.appId,
+        });
       }
       current = target.manifestPath;
       const text = serializeManifest(buildManifest(target.family, config, target.executable));
       mergeDirs(rec, await makeDirs(path.dirname(target.manifestPath), 0o755, os));
       const changed = await writeIfChanged(target.manifestPath, text, 0o644);
-      mergeFile(rec, { kind: 'manifest', path: target.manifestPath, sha256: sha256(text), browsers: target.browsers, ...(target.flatpak ? { flatpak: target.flatpak.appId } : {}) });
+      mergeFile(rec, {
+        kind: 'manifest',
+        path: target.manifestPath,
+        sha256: sha256(text),
+        browsers: target.browsers,
+        ...(target.flatpak ? { flatpak: target.flatpak.appId } : {}),
+      });
       report.manifests.push({
         browsers: target.browsers,
         path: target.manifestPath,
@@ -116,7 +152,10 @@ export async function installHost(options: InstallOptions): Promise<InstallRepor
         report.registryCommands.push(argv);
         if (options.runReg) {
           const result = await options.runReg(argv);
-          if (!result.ok) throw new InstallError(`Could not set the registry key ${target.registryKey}: ${result.stderr.trim() || 'reg.exe failed'}.`);
+          if (!result.ok)
+            throw new InstallError(
+              `Could not set the registry key ${target.registryKey}: ${result.stderr.trim() || 'reg.exe failed'}.`,
+            );
         }
         mergeKey(rec, { key: target.registryKey, value: target.manifestPath, browsers: target.browsers });
       }
@@ -137,7 +176,12 @@ export async function installHost(options: InstallOptions): Promise<InstallRepor
 
 function buildLauncherScriptSafe(options: InstallOptions): string {
   try {
-    return buildLauncherScript({ os: options.layout.platform.os, nodePath: options.nodePath, hostScript: options.hostScript, env: options.launcherEnv });
+    return buildLauncherScript({
+      os: options.layout.platform.os,
+      nodePath: options.nodePath,
+      hostScript: options.hostScript,
+      env: options.launcherEnv,
+    });
   } catch (error) {
     throw new InstallError((error as Error).message, 'usage');
   }

@@ -37,7 +37,9 @@ export function assertSafePath(what: string, path: string, os: OsName): void {
   }
   // cmd.exe expands % and treats " as a delimiter even inside quotes.
   if (os === 'win32' && /["%^]/.test(path)) {
-    throw new UnsafePathError(`The ${what} path "${path}" contains " % or ^, which a Windows batch launcher cannot quote. Use another folder.`);
+    throw new UnsafePathError(
+      `The ${what} path "${path}" contains " % or ^, which a Windows batch launcher cannot quote. Use another folder.`,
+    );
   }
 }
 
@@ -58,7 +60,10 @@ export function buildLauncherScript(spec: LauncherSpec): string {
   const envEntries = Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b));
   // The packaged executable is its own runtime: it is started alone.
   const program = spec.hostScript === spec.nodePath ? [spec.nodePath] : [spec.nodePath, spec.hostScript];
-  const starts = program.length === 1 ? 'starts the packaged native messaging host' : 'starts the native messaging host with the Node.js that installed it';
+  const starts =
+    program.length === 1
+      ? 'starts the packaged native messaging host'
+      : 'starts the native messaging host with the Node.js that installed it';
   for (const [name, value] of envEntries) {
     if (!ENV_NAME.test(name)) throw new Error(`launcher: bad environment variable name ${name}`);
     assertSafePath(name, value, spec.os);

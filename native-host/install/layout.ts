@@ -61,7 +61,10 @@ export function defaultInstallDir(platform: InstallPlatform, scope: Scope, dataD
 }
 
 export function launcherPath(layout: HostLayout): string {
-  return pathFor(layout.platform.os).join(layout.installDir, launcherFileName(layout.config.nativeHostName, layout.platform.os));
+  return pathFor(layout.platform.os).join(
+    layout.installDir,
+    launcherFileName(layout.config.nativeHostName, layout.platform.os),
+  );
 }
 
 export function recordPath(layout: HostLayout): string {
@@ -126,7 +129,10 @@ export function planTargets(layout: HostLayout, request: TargetRequest): { targe
 
   for (const spec of specs) {
     if (!familyAllowed(config, spec.family)) {
-      skipped.push({ browser: spec.id, reason: `the vendor configuration allows no ${spec.family === 'chromium' ? 'Chromium' : 'Firefox'} extension` });
+      skipped.push({
+        browser: spec.id,
+        reason: `the vendor configuration allows no ${spec.family === 'chromium' ? 'Chromium' : 'Firefox'} extension`,
+      });
       continue;
     }
     if (platform.os === 'win32') {
@@ -140,29 +146,51 @@ export function planTargets(layout: HostLayout, request: TargetRequest): { targe
     }
     const dir = manifestDir(spec, scope, platform);
     if (dir === undefined) {
-      skipped.push({ browser: spec.id, reason: `${spec.name} has no documented system-wide manifest folder on this OS: install without --system` });
+      skipped.push({
+        browser: spec.id,
+        reason: `${spec.name} has no documented system-wide manifest folder on this OS: install without --system`,
+      });
       continue;
     }
-    add(spec.id, { family: spec.family, manifestPath: path.join(dir, manifestFileName(hostName)), executable: launcher });
+    add(spec.id, {
+      family: spec.family,
+      manifestPath: path.join(dir, manifestFileName(hostName)),
+      executable: launcher,
+    });
   }
 
   for (const dir of userDataDirs) {
-    if (!path.isAbsolute(dir)) throw new InstallError(`--user-data-dir must be an absolute path (got "${dir}").`, 'usage');
+    if (!path.isAbsolute(dir))
+      throw new InstallError(`--user-data-dir must be an absolute path (got "${dir}").`, 'usage');
     const browser = request.browsers?.find((b) => browserSpec(b).family === 'chromium') ?? 'chromium';
     if (!familyAllowed(config, 'chromium')) {
       skipped.push({ browser, reason: 'the vendor configuration allows no Chromium extension' });
       continue;
     }
-    if (platform.os === 'win32') throw new InstallError('--user-data-dir is for Linux and macOS; Windows browsers find hosts through the registry.', 'usage');
-    add(browser, { family: 'chromium', manifestPath: path.join(dir, 'NativeMessagingHosts', manifestFileName(hostName)), executable: launcher });
+    if (platform.os === 'win32')
+      throw new InstallError(
+        '--user-data-dir is for Linux and macOS; Windows browsers find hosts through the registry.',
+        'usage',
+      );
+    add(browser, {
+      family: 'chromium',
+      manifestPath: path.join(dir, 'NativeMessagingHosts', manifestFileName(hostName)),
+      executable: launcher,
+    });
   }
 
   if (request.flatpak) {
-    if (platform.os !== 'linux' || scope !== 'user') throw new InstallError('--flatpak is for per-user installs on Linux.', 'usage');
+    if (platform.os !== 'linux' || scope !== 'user')
+      throw new InstallError('--flatpak is for per-user installs on Linux.', 'usage');
     const wanted = request.browsers && request.browsers.length > 0 ? request.browsers : undefined;
     for (const spec of FLATPAKS) {
       if (wanted && !wanted.includes(spec.browser)) continue;
-      if (!exists(posix.join(platform.home, '.var', 'app', spec.appId)) && !exists(posix.join(platform.home, '.local/share/flatpak/app', spec.appId)) && !exists(systemPath(platform, posix.join('/var/lib/flatpak/app', spec.appId)))) continue;
+      if (
+        !exists(posix.join(platform.home, '.var', 'app', spec.appId)) &&
+        !exists(posix.join(platform.home, '.local/share/flatpak/app', spec.appId)) &&
+        !exists(systemPath(platform, posix.join('/var/lib/flatpak/app', spec.appId)))
+      )
+        continue;
       if (!familyAllowed(config, spec.family)) continue;
       add(spec.browser, {
         family: spec.family,

@@ -55,7 +55,9 @@ export function buildFirefoxManifest(config: VendorConfig, launcherPath: string)
 }
 
 export function buildManifest(family: BrowserFamily, config: VendorConfig, launcherPath: string): HostManifest {
-  return family === 'chromium' ? buildChromiumManifest(config, launcherPath) : buildFirefoxManifest(config, launcherPath);
+  return family === 'chromium'
+    ? buildChromiumManifest(config, launcherPath)
+    : buildFirefoxManifest(config, launcherPath);
 }
 
 /** Bytes as written to disk: stable formatting so that re-installing writes identical files. */
@@ -94,7 +96,8 @@ export function checkManifest(data: unknown, family: BrowserFamily, config: Vend
   if (!result.success) return { problems: ['is not a JSON object'], missingIds: [], extraIds: [], path: undefined };
   const m = result.output;
   const problems: string[] = [];
-  if (m.name !== config.nativeHostName) problems.push(`"name" is ${JSON.stringify(m.name)}, expected "${config.nativeHostName}"`);
+  if (m.name !== config.nativeHostName)
+    problems.push(`"name" is ${JSON.stringify(m.name)}, expected "${config.nativeHostName}"`);
   if (m.type !== 'stdio') problems.push(`"type" must be "stdio"`);
   const path = typeof m.path === 'string' ? m.path : undefined;
   if (path === undefined) problems.push(`"path" is missing`);

@@ -39,7 +39,8 @@ export function emptyRecord(hostName: string, scope: 'user' | 'system'): Install
   return { version: 1, hostName, scope, files: [], registry: [], createdDirs: [] };
 }
 
-export type RecordRead = { state: 'missing' } | { state: 'ok'; record: InstallRecord } | { state: 'unreadable'; reason: string };
+export type RecordRead =
+  { state: 'missing' } | { state: 'ok'; record: InstallRecord } | { state: 'unreadable'; reason: string };
 
 export async function readRecord(path: string): Promise<RecordRead> {
   let text: string;
@@ -52,7 +53,9 @@ export async function readRecord(path: string): Promise<RecordRead> {
   if (text.length > MAX_RECORD_BYTES) return { state: 'unreadable', reason: 'too large' };
   try {
     const parsed = v.safeParse(InstallRecordSchema, JSON.parse(text));
-    return parsed.success ? { state: 'ok', record: parsed.output } : { state: 'unreadable', reason: 'unexpected content' };
+    return parsed.success
+      ? { state: 'ok', record: parsed.output }
+      : { state: 'unreadable', reason: 'unexpected content' };
   } catch {
     return { state: 'unreadable', reason: 'not JSON' };
   }

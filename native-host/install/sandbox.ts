@@ -41,16 +41,66 @@ const SNAPS: readonly SnapSpec[] = [
 ];
 
 export const FLATPAKS: readonly FlatpakSpec[] = [
-  { browser: 'firefox', family: 'firefox', appId: 'org.mozilla.firefox', manifestDir: '.mozilla/native-messaging-hosts' },
-  { browser: 'librewolf', family: 'firefox', appId: 'io.gitlab.librewolf-community', manifestDir: '.librewolf/native-messaging-hosts' },
-  { browser: 'waterfox', family: 'firefox', appId: 'net.waterfox.waterfox', manifestDir: '.waterfox/native-messaging-hosts' },
-  { browser: 'chromium', family: 'chromium', appId: 'org.chromium.Chromium', manifestDir: 'config/chromium/NativeMessagingHosts' },
-  { browser: 'chromium', family: 'chromium', appId: 'io.github.ungoogled_software.ungoogled_chromium', manifestDir: 'config/chromium/NativeMessagingHosts' },
-  { browser: 'chrome', family: 'chromium', appId: 'com.google.Chrome', manifestDir: 'config/google-chrome/NativeMessagingHosts' },
-  { browser: 'chrome-dev', family: 'chromium', appId: 'com.google.ChromeDev', manifestDir: 'config/google-chrome-unstable/NativeMessagingHosts' },
-  { browser: 'edge', family: 'chromium', appId: 'com.microsoft.Edge', manifestDir: 'config/microsoft-edge/NativeMessagingHosts' },
-  { browser: 'brave', family: 'chromium', appId: 'com.brave.Browser', manifestDir: 'config/BraveSoftware/Brave-Browser/NativeMessagingHosts' },
-  { browser: 'vivaldi', family: 'chromium', appId: 'com.vivaldi.Vivaldi', manifestDir: 'config/vivaldi/NativeMessagingHosts' },
+  {
+    browser: 'firefox',
+    family: 'firefox',
+    appId: 'org.mozilla.firefox',
+    manifestDir: '.mozilla/native-messaging-hosts',
+  },
+  {
+    browser: 'librewolf',
+    family: 'firefox',
+    appId: 'io.gitlab.librewolf-community',
+    manifestDir: '.librewolf/native-messaging-hosts',
+  },
+  {
+    browser: 'waterfox',
+    family: 'firefox',
+    appId: 'net.waterfox.waterfox',
+    manifestDir: '.waterfox/native-messaging-hosts',
+  },
+  {
+    browser: 'chromium',
+    family: 'chromium',
+    appId: 'org.chromium.Chromium',
+    manifestDir: 'config/chromium/NativeMessagingHosts',
+  },
+  {
+    browser: 'chromium',
+    family: 'chromium',
+    appId: 'io.github.ungoogled_software.ungoogled_chromium',
+    manifestDir: 'config/chromium/NativeMessagingHosts',
+  },
+  {
+    browser: 'chrome',
+    family: 'chromium',
+    appId: 'com.google.Chrome',
+    manifestDir: 'config/google-chrome/NativeMessagingHosts',
+  },
+  {
+    browser: 'chrome-dev',
+    family: 'chromium',
+    appId: 'com.google.ChromeDev',
+    manifestDir: 'config/google-chrome-unstable/NativeMessagingHosts',
+  },
+  {
+    browser: 'edge',
+    family: 'chromium',
+    appId: 'com.microsoft.Edge',
+    manifestDir: 'config/microsoft-edge/NativeMessagingHosts',
+  },
+  {
+    browser: 'brave',
+    family: 'chromium',
+    appId: 'com.brave.Browser',
+    manifestDir: 'config/BraveSoftware/Brave-Browser/NativeMessagingHosts',
+  },
+  {
+    browser: 'vivaldi',
+    family: 'chromium',
+    appId: 'com.vivaldi.Vivaldi',
+    manifestDir: 'config/vivaldi/NativeMessagingHosts',
+  },
   { browser: 'opera', family: 'chromium', appId: 'com.opera.Opera', manifestDir: 'config/opera/NativeMessagingHosts' },
 ];
 
@@ -109,10 +159,10 @@ function snapFinding(spec: SnapSpec, loopbackPort: number): SandboxFinding {
       steps: [
         'Run `devpay-companion install --browser firefox` (the portal reads ~/.mozilla/native-messaging-hosts/).',
         'When Firefox asks whether the add-on may start the companion, allow it.',
-        'If it was refused before: delete ~/.local/share/flatpak/db/webextensions (the portal\'s saved answers), log out and in, and try again.',
+        "If it was refused before: delete ~/.local/share/flatpak/db/webextensions (the portal's saved answers), log out and in, and try again.",
         'If about:config shows widget.use-xdg-desktop-portal.native-messaging changed from its default, reset it.',
         // The host cannot verify a moz-extension:// origin (a random UUID per install), so loopback is no way out here.
-        'If the portal is missing (before Ubuntu 22.04): `devpay-companion serve` does not help Firefox, whose add-on origin the companion cannot verify. Copy the activation key from the extension\'s popup and run `devpay-companion activate` instead.',
+        "If the portal is missing (before Ubuntu 22.04): `devpay-companion serve` does not help Firefox, whose add-on origin the companion cannot verify. Copy the activation key from the extension's popup and run `devpay-companion activate` instead.",
       ],
     };
   }
@@ -123,7 +173,10 @@ function snapFinding(spec: SnapSpec, loopbackPort: number): SandboxFinding {
     appId: spec.snap,
     support: 'unsupported',
     summary: `The ${spec.snap} snap cannot start native messaging hosts.`,
-    steps: [loopback, `Or install ${spec.snap} from a .deb / the vendor's package instead of the snap, then run \`devpay-companion install\`.`],
+    steps: [
+      loopback,
+      `Or install ${spec.snap} from a .deb / the vendor's package instead of the snap, then run \`devpay-companion install\`.`,
+    ],
   };
 }
 
@@ -135,7 +188,9 @@ function flatpakFinding(spec: FlatpakSpec, platform: InstallPlatform, hostName: 
     `Restart the browser (\`flatpak kill ${spec.appId}\`).`,
   ];
   if (spec.family === 'firefox') {
-    steps.push('With Firefox 157 or later and xdg-native-messaging-proxy running, the ordinary `install` is enough and no override is needed.');
+    steps.push(
+      'With Firefox 157 or later and xdg-native-messaging-proxy running, the ordinary `install` is enough and no override is needed.',
+    );
   }
   return {
     browser: spec.browser,
@@ -149,10 +204,17 @@ function flatpakFinding(spec: FlatpakSpec, platform: InstallPlatform, hostName: 
 }
 
 /** Snap and Flatpak browsers on this machine (Linux only), with what works and how. */
-export function detectSandboxedBrowsers(platform: InstallPlatform, exists: Exists, hostName: string, loopbackPort: number): SandboxFinding[] {
+export function detectSandboxedBrowsers(
+  platform: InstallPlatform,
+  exists: Exists,
+  hostName: string,
+  loopbackPort: number,
+): SandboxFinding[] {
   if (platform.os !== 'linux') return [];
   const findings: SandboxFinding[] = [];
-  for (const spec of SNAPS) if (snapInstalled(platform, spec.snap, exists)) findings.push(snapFinding(spec, loopbackPort));
-  for (const spec of FLATPAKS) if (flatpakInstalled(platform, spec.appId, exists)) findings.push(flatpakFinding(spec, platform, hostName));
+  for (const spec of SNAPS)
+    if (snapInstalled(platform, spec.snap, exists)) findings.push(snapFinding(spec, loopbackPort));
+  for (const spec of FLATPAKS)
+    if (flatpakInstalled(platform, spec.appId, exists)) findings.push(flatpakFinding(spec, platform, hostName));
   return findings;
 }

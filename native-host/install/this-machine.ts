@@ -72,7 +72,12 @@ export interface ContextInstallOptions {
 function layoutFor(settings: Settings, options: Pick<ContextInstallOptions, 'scope' | 'env'> = {}): HostLayout {
   const platform = currentPlatform(options.env ?? process.env);
   const scope = options.scope ?? 'user';
-  return { platform, scope, config: settings.config, installDir: defaultInstallDir(platform, scope, settings.dataDir, settings.config.vendor.id) };
+  return {
+    platform,
+    scope,
+    config: settings.config,
+    installDir: defaultInstallDir(platform, scope, settings.dataDir, settings.config.vendor.id),
+  };
 }
 
 /** `install` for code (the end-to-end tests): the same as the command with these settings. */

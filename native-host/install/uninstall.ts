@@ -48,7 +48,8 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
 
   const read = await readRecord(recPath);
   const rec: InstallRecord = read.state === 'ok' ? read.record : emptyRecord(config.nativeHostName, scope);
-  const everything = !(options.browsers && options.browsers.length > 0) && !(options.userDataDirs && options.userDataDirs.length > 0);
+  const everything =
+    !(options.browsers && options.browsers.length > 0) && !(options.userDataDirs && options.userDataDirs.length > 0);
   const wanted = new Set<BrowserId>(options.browsers ?? []);
   const path = pathFor(os);
   const under = (file: string, dir: string) => file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
@@ -69,7 +70,10 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
   // Decide, per file, whether it goes: record entries lose the browsers being removed.
   const candidates = new Map<string, 'record' | 'planned'>();
   for (const file of rec.files) {
-    const selected = everything || file.browsers.some((b) => wanted.has(b)) || (options.userDataDirs ?? []).some((d) => under(file.path, d));
+    const selected =
+      everything ||
+      file.browsers.some((b) => wanted.has(b)) ||
+      (options.userDataDirs ?? []).some((d) => under(file.path, d));
     if (!selected) continue;
     file.browsers = everything ? [] : file.browsers.filter((b) => !wanted.has(b));
     if ((options.userDataDirs ?? []).some((d) => under(file.path, d))) file.browsers = [];
@@ -100,7 +104,10 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
       report.removed.push(file);
       if (entry) rec.files = rec.files.filter((f) => f !== entry);
     } else if (source === 'record' || entry) {
-      report.leftAlone.push({ path: file, reason: 'changed since install; remove it yourself if it is no longer needed' });
+      report.leftAlone.push({
+        path: file,
+        reason: 'changed since install; remove it yourself if it is no longer needed',
+      });
       if (entry) rec.files = rec.files.filter((f) => f !== entry);
     } else if (isForeignManifestWithOurName(text, layout)) {
       report.leftAlone.push({ path: file, reason: 'a manifest for this host name that starts another program' });
@@ -117,7 +124,8 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
   }
   for (const t of planned) {
     if (!t.registryKey || keyCandidates.has(t.registryKey)) continue;
-    if (rec.registry.some((k) => k.key.toLowerCase() === t.registryKey!.toLowerCase() && k.browsers.length > 0)) continue;
+    if (rec.registry.some((k) => k.key.toLowerCase() === t.registryKey!.toLowerCase() && k.browsers.length > 0))
+      continue;
     keyCandidates.set(t.registryKey, undefined);
   }
   for (const [key, value] of keyCandidates) {
@@ -126,7 +134,8 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
       const current = query.ok ? parseRegQueryDefault(query.stdout) : undefined;
       const ourValues = new Set([value, ...planned.filter((t) => t.registryKey === key).map((t) => t.manifestPath)]);
       if (current === undefined || !ourValues.has(current)) {
-        if (current !== undefined) report.leftAlone.push({ path: key, reason: `points at ${current}, not at this installation` });
+        if (current !== undefined)
+          report.leftAlone.push({ path: key, reason: `points at ${current}, not at this installation` });
         rec.registry = rec.registry.filter((k) => k.key !== key);
         continue;
       }
@@ -135,7 +144,10 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
     report.registryCommands.push(argv);
     if (options.runReg) {
       const result = await options.runReg(argv);
-      if (!result.ok) throw new InstallError(`Could not delete the registry key ${key}: ${result.stderr.trim() || 'reg.exe failed'}.`);
+      if (!result.ok)
+        throw new InstallError(
+          `Could not delete the registry key ${key}: ${result.stderr.trim() || 'reg.exe failed'}.`,
+        );
     }
     rec.registry = rec.registry.filter((k) => k.key !== key);
   }
@@ -146,7 +158,11 @@ export async function uninstallHost(options: UninstallOptions): Promise<Uninstal
   if (!stillInstalled) {
     const content = await readIfExists(launcher).catch(() => undefined);
     if (content !== undefined) {
-      if (!rec.launcher || rec.launcher.sha256 === sha256(content) || content.toString('utf8').includes('Written by "devpay-companion install"')) {
+      if (
+        !rec.launcher ||
+        rec.launcher.sha256 === sha256(content) ||
+        content.toString('utf8').includes('Written by "devpay-companion install"')
+      ) {
         await rm(launcher, { force: true });
         report.removed.push(launcher);
       } else report.leftAlone.push({ path: launcher, reason: 'changed since install' });

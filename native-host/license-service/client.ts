@@ -105,7 +105,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 function cancelled(attempts: number, product: ProductRef | undefined): LicenseServiceError {
-  return new LicenseServiceError('SERVICE_UNAVAILABLE', 'Activation was cancelled before the License Service answered.', 'Try again.', { attempts, product });
+  return new LicenseServiceError(
+    'SERVICE_UNAVAILABLE',
+    'Activation was cancelled before the License Service answered.',
+    'Try again.',
+    { attempts, product },
+  );
 }
 
 export async function activateDesktopProduct(options: ActivateOptions): Promise<ActivationResult> {
@@ -117,8 +122,14 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
 
   const product = options.product;
   const start = now();
-  const key = checkActivationKey(options.activationKey, { capturedAt: options.keyCapturedAt, now: start, activateUrl, product });
-  const keyExpiresAt = options.keyCapturedAt === undefined ? Infinity : options.keyCapturedAt + ACTIVATION_KEY_LIFETIME_MS;
+  const key = checkActivationKey(options.activationKey, {
+    capturedAt: options.keyCapturedAt,
+    now: start,
+    activateUrl,
+    product,
+  });
+  const keyExpiresAt =
+    options.keyCapturedAt === undefined ? Infinity : options.keyCapturedAt + ACTIVATION_KEY_LIFETIME_MS;
   const deadline = Math.min(start + (options.totalBudgetMs ?? DEFAULT_TOTAL_BUDGET_MS), keyExpiresAt);
 
   url.search = activationQuery(key, options.productToken);
@@ -137,7 +148,9 @@ export async function activateDesktopProduct(options: ActivateOptions): Promise<
     });
     switch (outcome.kind) {
       case 'success':
-        log(`License Service: activated on attempt ${attempt}${outcome.requestId ? ` (request id ${outcome.requestId})` : ''}.`);
+        log(
+          `License Service: activated on attempt ${attempt}${outcome.requestId ? ` (request id ${outcome.requestId})` : ''}.`,
+        );
         return { credentials: outcome.credentials, requestId: outcome.requestId, attempts: attempt };
       case 'aborted':
         throw cancelled(attempt, product);
@@ -192,7 +205,10 @@ export type LicenseServiceProbe = { ok: true; requestId?: string } | { ok: false
  * For `doctor`: does a License Service answer at this address over verified
  * HTTPS? One request, no key, no token, no retries.
  */
-export async function pingLicenseService(endpoint: string, options: { caPem?: string; timeoutMs: number }): Promise<LicenseServiceProbe> {
+export async function pingLicenseService(
+  endpoint: string,
+  options: { caPem?: string; timeoutMs: number },
+): Promise<LicenseServiceProbe> {
   let url: URL;
   try {
     url = parseLicenseServiceEndpoint(endpoint);
@@ -200,7 +216,12 @@ export async function pingLicenseService(endpoint: string, options: { caPem?: st
     return { ok: false, code: 'VENDOR_CONFIGURATION', message: (error as LicenseServiceError).message };
   }
   url.search = probeQuery();
-  const outcome = await sendOnce(url, { ca: options.caPem, timeoutMs: options.timeoutMs, maxBytes: MAX_ANSWER_BYTES, headers: REQUEST_HEADERS });
+  const outcome = await sendOnce(url, {
+    ca: options.caPem,
+    timeoutMs: options.timeoutMs,
+    maxBytes: MAX_ANSWER_BYTES,
+    headers: REQUEST_HEADERS,
+  });
   switch (outcome.kind) {
     case 'refused':
       // The service's own ErrorResponse to a request without a token: it is there and speaks the protocol.
@@ -208,9 +229,17 @@ export async function pingLicenseService(endpoint: string, options: { caPem?: st
     case 'success':
       return { ok: true };
     case 'untrusted':
-      return { ok: false, code: 'SERVICE_UNTRUSTED', message: `The certificate of ${url.origin} is not trusted (${outcome.systemCode ?? 'verification failed'}).` };
+      return {
+        ok: false,
+        code: 'SERVICE_UNTRUSTED',
+        message: `The certificate of ${url.origin} is not trusted (${outcome.systemCode ?? 'verification failed'}).`,
+      };
     case 'unusable':
-      return { ok: false, code: 'SERVICE_BAD_ANSWER', message: `${url.origin} answered HTTP ${outcome.httpStatus} but not as the License Service (${outcome.what}).` };
+      return {
+        ok: false,
+        code: 'SERVICE_BAD_ANSWER',
+        message: `${url.origin} answered HTTP ${outcome.httpStatus} but not as the License Service (${outcome.what}).`,
+      };
     case 'transient':
       return {
         ok: false,
@@ -239,7 +268,11 @@ async function sendOnce(url: URL, request: HttpsGetOptions): Promise<Outcome> {
   } catch (error) {
     // Anything else is our bug; its text might quote the request URL, and with it the key.
     if (!(error instanceof TransportFailure)) {
-      throw new LicenseServiceError('INTERNAL', 'The activation companion failed to send the request.', 'Please report this bug.');
+      throw new LicenseServiceError(
+        'INTERNAL',
+        'The activation companion failed to send the request.',
+        'Please report this bug.',
+      );
     }
     switch (error.kind) {
       case 'aborted':
@@ -251,24 +284,45 @@ async function sendOnce(url: URL, request: HttpsGetOptions): Promise<Outcome> {
       case 'too-large':
         return { kind: 'transient', failure: { what: 'an answer too large to be real', badAnswer: true } };
       case 'network':
-        return { kind: 'transient', failure: { what: `network error ${error.systemCode ?? ''}`.trim(), badAnswer: false } };
+        return {
+          kind: 'transient',
+          failure: { what: `network error ${error.systemCode ?? ''}`.trim(), badAnswer: false },
+        };
     }
   }
   const { status, retryAfterSeconds } = answer;
   const parsed = parseLicenseServiceAnswer(answer.body);
   if (parsed.kind === 'error') {
     if (status < 500 && !TRANSIENT_SERVICE_CODES.has(parsed.code)) {
-      return { kind: 'refused', code: parsed.code, message: parsed.message, requestId: parsed.requestId, httpStatus: status };
+      return {
+        kind: 'refused',
+        code: parsed.code,
+        message: parsed.message,
+        requestId: parsed.requestId,
+        httpStatus: status,
+      };
     }
     return {
       kind: 'transient',
-      failure: { what: `HTTP ${status} ${parsed.code}`, badAnswer: false, retryAfterSeconds, httpStatus: status, serviceCode: parsed.code, requestId: parsed.requestId },
+      failure: {
+        what: `HTTP ${status} ${parsed.code}`,
+        badAnswer: false,
+        retryAfterSeconds,
+        httpStatus: status,
+        serviceCode: parsed.code,
+        requestId: parsed.requestId,
+      },
     };
   }
-  if (status >= 500) return { kind: 'transient', failure: { what: `HTTP ${status}`, badAnswer: false, retryAfterSeconds, httpStatus: status } };
+  if (status >= 500)
+    return {
+      kind: 'transient',
+      failure: { what: `HTTP ${status}`, badAnswer: false, retryAfterSeconds, httpStatus: status },
+    };
   const reason = parsed.kind === 'unusable' ? parsed.reason : 'an unexpected answer';
   if (status >= 200 && status < 300) {
-    if (parsed.kind === 'credentials') return { kind: 'success', credentials: parsed.credentials, requestId: parsed.requestId };
+    if (parsed.kind === 'credentials')
+      return { kind: 'success', credentials: parsed.credentials, requestId: parsed.requestId };
     // A missing part or a garbled body: a fresh request gets a whole new set.
     return { kind: 'transient', failure: { what: `HTTP ${status}, ${reason}`, badAnswer: true, httpStatus: status } };
   }
@@ -290,7 +344,10 @@ interface ExhaustedContext {
   product: ProductRef | undefined;
 }
 
-function exhausted(last: TransientFailure, { attempts, elapsedMs, keyExpiresAt, activateUrl, product }: ExhaustedContext): LicenseServiceError {
+function exhausted(
+  last: TransientFailure,
+  { attempts, elapsedMs, keyExpiresAt, activateUrl, product }: ExhaustedContext,
+): LicenseServiceError {
   const seconds = Math.max(1, Math.round(elapsedMs / 1000));
   const keyHint = Number.isFinite(keyExpiresAt)
     ? ` Your key stays valid until ${new Date(keyExpiresAt).toLocaleTimeString()}; after that, get a new one at ${activateUrl}.`

@@ -17,8 +17,10 @@ export function licenseServiceUrlProblem(value: string): string | undefined {
   } catch {
     return 'is not a URL: use https://host[:port]/';
   }
-  if (url.protocol !== 'https:') return `must start with https:// (the License Service accepts HTTPS only; got ${url.protocol}//)`;
-  if (url.username || url.password || url.search || url.hash) return 'must not carry a user name, password, query or fragment';
+  if (url.protocol !== 'https:')
+    return `must start with https:// (the License Service accepts HTTPS only; got ${url.protocol}//)`;
+  if (url.username || url.password || url.search || url.hash)
+    return 'must not carry a user name, password, query or fragment';
   return undefined;
 }
 
@@ -38,7 +40,9 @@ export async function readCaFile(path: string): Promise<string> {
     pem = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw configurationError(`The CA file ${path} cannot be read${code ? ` (${code})` : ''}. Give the path of a PEM certificate file.`);
+    throw configurationError(
+      `The CA file ${path} cannot be read${code ? ` (${code})` : ''}. Give the path of a PEM certificate file.`,
+    );
   }
   const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
   try {
@@ -53,5 +57,9 @@ export async function readCaFile(path: string): Promise<string> {
 }
 
 function configurationError(problem: string): LicenseServiceError {
-  return new LicenseServiceError('VENDOR_CONFIGURATION', problem, 'Check the vendor configuration or the --license-service and --ca-file options.');
+  return new LicenseServiceError(
+    'VENDOR_CONFIGURATION',
+    problem,
+    'Check the vendor configuration or the --license-service and --ca-file options.',
+  );
 }

@@ -34,7 +34,8 @@ export interface HttpsGetOptions {
   signal?: AbortSignal;
 }
 
-const UNTRUSTED_CERTIFICATE = /^(CERT_|ERR_TLS_CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|HOSTNAME_MISMATCH)/;
+const UNTRUSTED_CERTIFICATE =
+  /^(CERT_|ERR_TLS_CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|HOSTNAME_MISMATCH)/;
 
 export function httpsGet(url: URL, options: HttpsGetOptions): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {

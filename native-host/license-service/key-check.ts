@@ -29,20 +29,30 @@ export function checkActivationKey(raw: string, ctx: KeyCheckContext): string {
   const { activateUrl, product } = ctx;
   const checked = normaliseActivationKey(raw);
   if (!checked.ok) {
-    throw new LicenseServiceError('MALFORMED_KEY', KEY_CHECK_MESSAGES[checked.reason], `Copy it again from the top frame of the confirmation page, or get a new one at ${activateUrl}.`, {
-      activateUrl,
-      product,
-    });
+    throw new LicenseServiceError(
+      'MALFORMED_KEY',
+      KEY_CHECK_MESSAGES[checked.reason],
+      `Copy it again from the top frame of the confirmation page, or get a new one at ${activateUrl}.`,
+      {
+        activateUrl,
+        product,
+      },
+    );
   }
   if (ctx.capturedAt !== undefined) {
     if (ctx.capturedAt > ctx.now + MAX_CLOCK_SKEW_MS) {
       throw new HostError('BAD_MESSAGE', 'The time the key was captured lies in the future; check the computer clock.');
     }
     if (!isWithinKeyLifetime(ctx.capturedAt, ctx.now)) {
-      throw new LicenseServiceError('KEY_TOO_OLD', 'This activation key was shown over an hour ago, so it has expired.', `Get a new key at ${activateUrl} and activate again.`, {
-        activateUrl,
-        product,
-      });
+      throw new LicenseServiceError(
+        'KEY_TOO_OLD',
+        'This activation key was shown over an hour ago, so it has expired.',
+        `Get a new key at ${activateUrl} and activate again.`,
+        {
+          activateUrl,
+          product,
+        },
+      );
     }
   }
   return checked.key;

@@ -70,7 +70,8 @@ function toElements(nodes: unknown, scope: ReadonlyMap<string, string>): XmlElem
     const colon = name.indexOf(':');
     const prefix = colon === -1 ? '' : name.slice(0, colon);
     const namespace = inner.get(prefix);
-    if (prefix !== '' && namespace === undefined) throw new UnusableAnswer('an element uses an undeclared namespace prefix');
+    if (prefix !== '' && namespace === undefined)
+      throw new UnusableAnswer('an element uses an undeclared namespace prefix');
     const content = node[name] as OrderedNode[];
     elements.push({
       namespace: namespace || null,
@@ -105,7 +106,8 @@ function readCredentials(root: XmlElement): LicenseServiceAnswer {
     const element = only(result, ns, name);
     // All three work as a unit: with one missing or odd, none is used.
     if (!element || element.text === '') return { kind: 'unusable', reason: `the result lacks ${name}` };
-    if (!shape.test(element.text)) return { kind: 'unusable', reason: `the result's ${name} is not in the documented form` };
+    if (!shape.test(element.text))
+      return { kind: 'unusable', reason: `the result's ${name} is not in the documented form` };
     values[name] = element.text;
   }
   const metadata = only(root, ns, 'ResponseMetadata');
@@ -120,7 +122,11 @@ function readCredentials(root: XmlElement): LicenseServiceAnswer {
   };
 }
 
-function readError(error: XmlElement | undefined, namespace: string | null, requestId: string | undefined): LicenseServiceAnswer {
+function readError(
+  error: XmlElement | undefined,
+  namespace: string | null,
+  requestId: string | undefined,
+): LicenseServiceAnswer {
   if (!error) return { kind: 'unusable', reason: 'the error answer has no Error element' };
   const code = only(error, namespace, 'Code')?.text ?? '';
   if (!ERROR_CODE_SHAPE.test(code)) return { kind: 'unusable', reason: 'the error answer has no usable Code' };
@@ -146,11 +152,19 @@ export function parseLicenseServiceAnswer(body: string): LicenseServiceAnswer {
     // Errors: the documented ErrorResponse (in the service's namespace, or in none as
     // some AWS front ends sent it), and the older Response/Errors/Error shape.
     if (root.localName === 'ErrorResponse' && (root.namespace === ns || root.namespace === null)) {
-      return readError(only(root, root.namespace, 'Error'), root.namespace, requestIdOf(only(root, root.namespace, 'RequestId')));
+      return readError(
+        only(root, root.namespace, 'Error'),
+        root.namespace,
+        requestIdOf(only(root, root.namespace, 'RequestId')),
+      );
     }
     if (root.localName === 'Response' && root.namespace === null) {
       const errors = only(root, null, 'Errors');
-      return readError(errors?.children.find((c) => c.localName === 'Error' && c.namespace === null), null, requestIdOf(only(root, null, 'RequestID')));
+      return readError(
+        errors?.children.find((c) => c.localName === 'Error' && c.namespace === null),
+        null,
+        requestIdOf(only(root, null, 'RequestID')),
+      );
     }
     return { kind: 'unusable', reason: 'the answer is not an ActivateDesktopProduct response' };
   } catch (error) {

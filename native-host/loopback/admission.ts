@@ -54,7 +54,8 @@ export function tokensMatch(presented: string, expected: string): boolean {
 }
 
 export function admit(headers: IncomingHttpHeaders, policy: AdmissionPolicy): Admission {
-  if (!isLoopbackHost(headers.host, policy.port)) return { ok: false, status: 403, reason: 'host is not a loopback name' };
+  if (!isLoopbackHost(headers.host, policy.port))
+    return { ok: false, status: 403, reason: 'host is not a loopback name' };
 
   const authorization = headers.authorization;
   if (authorization !== undefined) {
@@ -68,10 +69,16 @@ export function admit(headers: IncomingHttpHeaders, policy: AdmissionPolicy): Ad
   const chromium = CHROMIUM_ORIGIN.exec(origin);
   if (chromium) {
     const extensionId = chromium[1]!;
-    if (policy.config.extensions.chromium.includes(extensionId)) return { ok: true, client: { kind: 'extension', browser: 'chromium', extensionId } };
+    if (policy.config.extensions.chromium.includes(extensionId))
+      return { ok: true, client: { kind: 'extension', browser: 'chromium', extensionId } };
     return { ok: false, status: 403, reason: 'extension not in the vendor configuration' };
   }
-  if (origin.startsWith('moz-extension://')) return { ok: false, status: 403, reason: 'Firefox extension origins cannot be verified (Firefox uses native messaging)' };
+  if (origin.startsWith('moz-extension://'))
+    return {
+      ok: false,
+      status: 403,
+      reason: 'Firefox extension origins cannot be verified (Firefox uses native messaging)',
+    };
   return { ok: false, status: 403, reason: 'web page origin' };
 }
 

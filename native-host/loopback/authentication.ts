@@ -8,10 +8,18 @@
  */
 import * as v from 'valibot';
 import type { RawData, WebSocket } from 'ws';
-import { type Bytes, AuthHelloSchema, AuthProofSchema, authProof, pairingSecret, proofsMatch, randomBase64Url, stretchPairingCode } from '../../shared/loopback-auth.ts';
+import {
+  type Bytes,
+  AuthHelloSchema,
+  AuthProofSchema,
+  authProof,
+  pairingSecret,
+  proofsMatch,
+  randomBase64Url,
+  stretchPairingCode,
+} from '../../shared/loopback-auth.ts';
 import type { PairingCode, PairingStore } from './pairing.ts';
 import { messageBytes } from './message-bytes.ts';
-
 
 export interface AuthenticationDeps {
   pairings: PairingStore;
@@ -24,7 +32,11 @@ export interface AuthenticationDeps {
 export type AuthOutcome = { ok: true; pairing: string; paired: boolean } | { ok: false; reason: string; busy?: true };
 
 /** The next text message, parsed against `schema`; undefined on anything else, a close, or the deadline. */
-function nextMessage<T extends v.GenericSchema>(ws: WebSocket, schema: T, deadline: number): Promise<v.InferOutput<T> | undefined> {
+function nextMessage<T extends v.GenericSchema>(
+  ws: WebSocket,
+  schema: T,
+  deadline: number,
+): Promise<v.InferOutput<T> | undefined> {
   return new Promise((resolve) => {
     const done = (value: v.InferOutput<T> | undefined) => {
       clearTimeout(timer);
@@ -73,7 +85,8 @@ export async function authenticate(ws: WebSocket, deps: AuthenticationDeps, dead
 
   const answer = await nextMessage(ws, AuthProofSchema, deadline);
   if (!answer) return { ok: false, reason: 'no auth-proof' };
-  if (!proofsMatch(answer.proof, await authProof(key, 'client', hello, nonce))) return { ok: false, reason: 'wrong proof' };
+  if (!proofsMatch(answer.proof, await authProof(key, 'client', hello, nonce)))
+    return { ok: false, reason: 'wrong proof' };
 
   let pairing = hello.pairing;
   if (code) {

@@ -13,14 +13,25 @@
 import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import WebSocket from 'ws';
-import { CredentialsEventSchema, MAX_OUTBOUND_MESSAGE_BYTES, ReplySchema, RequestSchema, type CredentialsEvent, type Reply } from '../../shared/messages.ts';
+import {
+  CredentialsEventSchema,
+  MAX_OUTBOUND_MESSAGE_BYTES,
+  ReplySchema,
+  RequestSchema,
+  type CredentialsEvent,
+  type Reply,
+} from '../../shared/messages.ts';
 import { resolveConfigAndDataDir } from '../settings.ts';
 import { messageBytes } from './message-bytes.ts';
 import { loopbackTokenFile, readTokenFile } from './token.ts';
 
 export type LoopbackRequest = v.InferInput<typeof RequestSchema>;
 /** A request whose `id` may be left out (one is made up). */
-export type LoopbackRequestInput = LoopbackRequest extends infer R ? (R extends { id: string } ? Omit<R, 'id'> & { id?: string } : never) : never;
+export type LoopbackRequestInput = LoopbackRequest extends infer R
+  ? R extends { id: string }
+    ? Omit<R, 'id'> & { id?: string }
+    : never
+  : never;
 
 export type LoopbackUnavailableCode = 'NOT_RUNNING' | 'REFUSED' | 'TIMEOUT' | 'CLOSED' | 'BAD_REPLY';
 
@@ -59,13 +70,20 @@ export interface LoopbackChannel {
   close(): Promise<void>;
 }
 
-const DEFAULT_REQUEST_TIMEOUTS: Record<LoopbackRequest['type'], number> = { hello: 5_000, status: 10_000, activate: 90_000 };
+const DEFAULT_REQUEST_TIMEOUTS: Record<LoopbackRequest['type'], number> = {
+  hello: 5_000,
+  status: 10_000,
+  activate: 90_000,
+};
 
 export async function connectLoopback(options: ConnectLoopbackOptions = {}): Promise<LoopbackChannel> {
   let { port, tokenFile } = options;
   if (port === undefined || tokenFile === undefined) {
     const resolved = await resolveConfigAndDataDir(
-      { ...(options.config !== undefined ? { config: options.config } : {}), ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) },
+      {
+        ...(options.config !== undefined ? { config: options.config } : {}),
+        ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      },
       options.env ?? process.env,
     );
     port ??= resolved.config.loopbackPort;
@@ -75,7 +93,10 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
   try {
     token = await readTokenFile(tokenFile);
   } catch {
-    throw new LoopbackUnavailableError('NOT_RUNNING', `No loopback token in ${tokenFile}: the companion's loopback channel is not running (start it with "devpay-companion serve").`);
+    throw new LoopbackUnavailableError(
+      'NOT_RUNNING',
+      `No loopback token in ${tokenFile}: the companion's loopback channel is not running (start it with "devpay-companion serve").`,
+    );
   }
 
   const host = options.host ?? '127.0.0.1';
@@ -100,18 +121,29 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
     });
     ws.once('unexpected-response', (_req, res) => {
       res.resume();
-      fail(new LoopbackUnavailableError('REFUSED', `The loopback channel refused the connection (HTTP ${res.statusCode ?? '?'}): check the token file ${tokenFile}.`));
+      fail(
+        new LoopbackUnavailableError(
+          'REFUSED',
+          `The loopback channel refused the connection (HTTP ${res.statusCode ?? '?'}): check the token file ${tokenFile}.`,
+        ),
+      );
     });
     ws.on('error', (error: NodeJS.ErrnoException) => {
       if (ws.readyState === ws.OPEN) return; // handled by the request side
-      if (error.code === 'ECONNREFUSED') fail(new LoopbackUnavailableError('NOT_RUNNING', `Nothing listens on ${url}: start "devpay-companion serve".`));
-      else if (/timed out/i.test(error.message)) fail(new LoopbackUnavailableError('TIMEOUT', `No WebSocket handshake from ${url} in time.`));
-      else fail(new LoopbackUnavailableError('NOT_RUNNING', `Cannot connect to ${url} (${error.code ?? error.message}).`));
+      if (error.code === 'ECONNREFUSED')
+        fail(new LoopbackUnavailableError('NOT_RUNNING', `Nothing listens on ${url}: start "devpay-companion serve".`));
+      else if (/timed out/i.test(error.message))
+        fail(new LoopbackUnavailableError('TIMEOUT', `No WebSocket handshake from ${url} in time.`));
+      else
+        fail(new LoopbackUnavailableError('NOT_RUNNING', `Cannot connect to ${url} (${error.code ?? error.message}).`));
     });
   });
 
   const timeouts = { ...DEFAULT_REQUEST_TIMEOUTS, ...options.requestTimeoutMs };
-  const pending = new Map<string, { resolve(reply: Reply): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  const pending = new Map<
+    string,
+    { resolve(reply: Reply): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> }
+  >();
   const listeners = new Set<(event: CredentialsEvent) => void>();
 
   const failAll = (error: LoopbackUnavailableError) => {
@@ -150,7 +182,12 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
     }
     const reply = v.safeParse(ReplySchema, parsed);
     if (!reply.success) {
-      failAll(new LoopbackUnavailableError('BAD_REPLY', 'The loopback channel sent something the protocol does not allow; the connection is closed.'));
+      failAll(
+        new LoopbackUnavailableError(
+          'BAD_REPLY',
+          'The loopback channel sent something the protocol does not allow; the connection is closed.',
+        ),
+      );
       ws.close(1002, 'bad reply');
       return;
     }
@@ -165,12 +202,16 @@ export async function connectLoopback(options: ConnectLoopbackOptions = {}): Pro
   return {
     request(message) {
       const request = { ...message, id: message.id ?? randomUUID() };
-      if (ws.readyState !== ws.OPEN) return Promise.reject(new LoopbackUnavailableError('CLOSED', 'The loopback channel is closed.'));
-      if (pending.has(request.id)) return Promise.reject(new Error(`A request with id ${request.id} is already waiting.`));
+      if (ws.readyState !== ws.OPEN)
+        return Promise.reject(new LoopbackUnavailableError('CLOSED', 'The loopback channel is closed.'));
+      if (pending.has(request.id))
+        return Promise.reject(new Error(`A request with id ${request.id} is already waiting.`));
       return new Promise<Reply>((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(request.id);
-          reject(new LoopbackUnavailableError('TIMEOUT', `No reply to ${request.type} within ${timeouts[request.type]} ms.`));
+          reject(
+            new LoopbackUnavailableError('TIMEOUT', `No reply to ${request.type} within ${timeouts[request.type]} ms.`),
+          );
         }, timeouts[request.type]);
         pending.set(request.id, { resolve, reject, timer });
         ws.send(JSON.stringify(request));

@@ -93,7 +93,9 @@ export class LoopbackConnection {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => (this.awaitingPong = false));
     // ws reports oversize messages and protocol violations here, then closes (1009, 1002): nothing to crash on.
-    ws.on('error', (error: Error & { code?: string }) => log.warn('loopback connection error', { code: error.code ?? error.name }));
+    ws.on('error', (error: Error & { code?: string }) =>
+      log.warn('loopback connection error', { code: error.code ?? error.name }),
+    );
     ws.once('close', (code) => {
       if (this.idle !== undefined) clearTimeout(this.idle);
       log.info('loopback connection closed', { client: this.client.kind, code });
@@ -151,12 +153,23 @@ export class LoopbackConnection {
       message = new BadJsonFrame(bytes.length);
     }
     if (this.inFlight >= this.limits.maxInFlight) {
-      this.send({ type: 'error', id: idOf(message), code: 'BUSY', message: 'Too many requests at once; wait for the earlier ones to be answered.' } satisfies ErrorReply);
+      this.send({
+        type: 'error',
+        id: idOf(message),
+        code: 'BUSY',
+        message: 'Too many requests at once; wait for the earlier ones to be answered.',
+      } satisfies ErrorReply);
       return;
     }
     // The token proves only "a program of this user": it may listen for events, never act.
     if (this.client.kind === 'local' && !isHello(message)) {
-      this.send({ type: 'error', id: idOf(message), code: 'CALLER_NOT_ALLOWED', message: 'Local programs may only listen for credentials-changed events; activations come from the paired extension.' } satisfies ErrorReply);
+      this.send({
+        type: 'error',
+        id: idOf(message),
+        code: 'CALLER_NOT_ALLOWED',
+        message:
+          'Local programs may only listen for credentials-changed events; activations come from the paired extension.',
+      } satisfies ErrorReply);
       return;
     }
     this.inFlight++;
@@ -167,7 +180,12 @@ export class LoopbackConnection {
         (error: unknown) => {
           // The handler never throws; if it somehow did, the caller still gets an answer.
           this.log.error('handler failed', { error: error instanceof Error ? error.message : String(error) });
-          this.send({ type: 'error', id: idOf(message), code: 'INTERNAL', message: 'The desktop companion hit an internal error.' } satisfies ErrorReply);
+          this.send({
+            type: 'error',
+            id: idOf(message),
+            code: 'INTERNAL',
+            message: 'The desktop companion hit an internal error.',
+          } satisfies ErrorReply);
         },
       )
       .finally(() => {

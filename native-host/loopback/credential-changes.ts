@@ -83,7 +83,11 @@ export async function watchCredentialChanges(
       return;
     }
     looking = lookOnce()
-      .catch((error: unknown) => log.warn('could not look at the credentials folder', { error: error instanceof Error ? error.message : String(error) }))
+      .catch((error: unknown) =>
+        log.warn('could not look at the credentials folder', {
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      )
       .finally(() => {
         looking = null;
         if (lookAgain) {

@@ -18,7 +18,13 @@ export const MAX_PAIRINGS = 8;
 const PairingFileSchema = v.strictObject({
   version: v.literal(1),
   pairings: v.pipe(
-    v.array(v.strictObject({ id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/)), secret: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)), created: v.string() })),
+    v.array(
+      v.strictObject({
+        id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/)),
+        secret: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/)),
+        created: v.string(),
+      }),
+    ),
     v.maxLength(MAX_PAIRINGS),
   ),
 });
@@ -53,7 +59,9 @@ export class PairingStore {
   async add(secret: Bytes, now = new Date()): Promise<string> {
     const file = await this.load();
     const id = randomBase64Url(18);
-    const pairings = [...file.pairings, { id, secret: toBase64Url(secret), created: now.toISOString() }].slice(-MAX_PAIRINGS);
+    const pairings = [...file.pairings, { id, secret: toBase64Url(secret), created: now.toISOString() }].slice(
+      -MAX_PAIRINGS,
+    );
     await writePrivateFile(this.file, `${JSON.stringify({ version: 1, pairings }, null, 2)}\n`);
     return id;
   }
@@ -70,7 +78,10 @@ export class PairingCode {
   private used = false;
   readonly expiresAt: number;
 
-  constructor(private readonly now: () => number = Date.now, ttlMs = PAIRING_CODE_TTL_MS) {
+  constructor(
+    private readonly now: () => number = Date.now,
+    ttlMs = PAIRING_CODE_TTL_MS,
+  ) {
     this.expiresAt = now() + ttlMs;
   }
 

@@ -23,5 +23,10 @@ export async function serveLoopback(options: ServeLoopbackOptions = {}): Promise
   const { env, port, tokenFile, log, limits, ...global } = options;
   const settings = await resolveSettings(global, env ?? process.env);
   const services = await createHostServices(settings, { log: log ?? silentLogger });
-  return startLoopbackServer({ services, ...(port !== undefined ? { port } : {}), ...(tokenFile !== undefined ? { tokenFile } : {}), ...(limits ? { limits } : {}) });
+  return startLoopbackServer({
+    services,
+    ...(port !== undefined ? { port } : {}),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+    ...(limits ? { limits } : {}),
+  });
 }

@@ -138,7 +138,10 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** Binds every loopback address on one port (for port 0, one that is free on all of them). */
-async function bindAll(makeServer: () => Server, requestedPort: number): Promise<{ port: number; servers: Server[]; addresses: string[] }> {
+async function bindAll(
+  makeServer: () => Server,
+  requestedPort: number,
+): Promise<{ port: number; servers: Server[]; addresses: string[] }> {
   for (let attempt = 0; ; attempt++) {
     const servers: Server[] = [];
     const addresses: string[] = [];
@@ -162,9 +165,15 @@ async function bindAll(makeServer: () => Server, requestedPort: number): Promise
       // Port 0 gave a port free on 127.0.0.1 but taken on ::1: pick another.
       if (code === 'EADDRINUSE' && requestedPort === 0 && attempt < 5) continue;
       if (code === 'EADDRINUSE') {
-        throw new LoopbackStartError('PORT_IN_USE', `Port ${requestedPort} on loopback is already in use: is "devpay-companion serve" already running? Stop it, or configure another loopbackPort.`);
+        throw new LoopbackStartError(
+          'PORT_IN_USE',
+          `Port ${requestedPort} on loopback is already in use: is "devpay-companion serve" already running? Stop it, or configure another loopbackPort.`,
+        );
       }
-      throw new LoopbackStartError('CANNOT_LISTEN', `Cannot listen on loopback port ${requestedPort} (${code ?? (error as Error).message}).`);
+      throw new LoopbackStartError(
+        'CANNOT_LISTEN',
+        `Cannot listen on loopback port ${requestedPort} (${code ?? (error as Error).message}).`,
+      );
     }
   }
 }
@@ -178,7 +187,12 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
   log.redact(token);
   // The very handler native messaging uses (see messaging/native-host.ts).
   const handle = createRequestHandler(services, 'loopback');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INBOUND_MESSAGE_BYTES, clientTracking: false, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_INBOUND_MESSAGE_BYTES,
+    clientTracking: false,
+    perMessageDeflate: false,
+  });
   const connections = new Set<LoopbackConnection>();
   const sockets = new Set<Socket>();
   const pairings = new PairingStore(options.pairingsFile ?? pairingsFile(services.dataDir));
@@ -199,7 +213,11 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     const connection = new LoopbackConnection(ws, client, identity, handle, limits, log);
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
-    log.info('loopback connection opened', { client: client.kind, ...(client.kind === 'extension' ? { extension: client.extensionId } : {}), open: connections.size });
+    log.info('loopback connection opened', {
+      client: client.kind,
+      ...(client.kind === 'extension' ? { extension: client.extensionId } : {}),
+      open: connections.size,
+    });
   };
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -208,10 +226,15 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     if (new URL(req.url ?? '/', 'ws://loopback').pathname !== '/') return refuse(socket, 404);
     const decision = admit(req.headers, { config: services.config, port, token });
     if (!decision.ok) {
-      log.warn('refused a loopback connection', { status: decision.status, reason: decision.reason, origin: describeOrigin(req.headers.origin) });
+      log.warn('refused a loopback connection', {
+        status: decision.status,
+        reason: decision.reason,
+        origin: describeOrigin(req.headers.origin),
+      });
       return refuse(socket, decision.status);
     }
-    const full = (identity: string) => connections.size >= limits.maxConnections || openOf(identity) >= limits.maxPerIdentity;
+    const full = (identity: string) =>
+      connections.size >= limits.maxConnections || openOf(identity) >= limits.maxPerIdentity;
     const client = decision.client;
     if (client.kind === 'local') {
       // The token proves a local program of this user: it may listen for events, nothing more (connection.ts).
@@ -224,11 +247,22 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     }
     const deadline = unauthenticated.get(socket)?.deadline ?? Date.now() + limits.handshakeTimeoutMs;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      void authenticate(ws, { pairings, pairingCode: () => pairingCode, hasRoomFor: (pairing) => accepting && !full(pairing) }, deadline).then(
+      void authenticate(
+        ws,
+        { pairings, pairingCode: () => pairingCode, hasRoomFor: (pairing) => accepting && !full(pairing) },
+        deadline,
+      ).then(
         (outcome) => {
           if (!outcome.ok) {
-            log.warn('refused a loopback connection: not authenticated', { reason: outcome.reason, origin: describeOrigin(req.headers.origin) });
-            if (ws.readyState === ws.OPEN) ws.close(outcome.busy ? CLOSE_CODES.tooMany : CLOSE_CODES.unauthenticated, outcome.busy ? 'too many connections' : 'not authenticated');
+            log.warn('refused a loopback connection: not authenticated', {
+              reason: outcome.reason,
+              origin: describeOrigin(req.headers.origin),
+            });
+            if (ws.readyState === ws.OPEN)
+              ws.close(
+                outcome.busy ? CLOSE_CODES.tooMany : CLOSE_CODES.unauthenticated,
+                outcome.busy ? 'too many connections' : 'not authenticated',
+              );
             return;
           }
           if (outcome.paired) log.info('paired a browser extension', { pairing: outcome.pairing.slice(0, 6) });
@@ -294,7 +328,10 @@ export async function startLoopbackServer(options: LoopbackServerOptions): Promi
     changes?.close();
     await Promise.all(servers.map(closeServer));
     if (error instanceof UnsafePathError) throw new LoopbackStartError('CANNOT_LISTEN', error.message);
-    throw new LoopbackStartError('CANNOT_LISTEN', `Cannot prepare the loopback channel in ${services.dataDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+    throw new LoopbackStartError(
+      'CANNOT_LISTEN',
+      `Cannot prepare the loopback channel in ${services.dataDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`,
+    );
   }
 
   const heartbeat = setInterval(() => {

@@ -19,7 +19,13 @@ export function looksLikeBrowserLaunch(args: readonly string[]): boolean {
   const [first, second] = args;
   if (first === undefined) return false;
   if (first.startsWith('chrome-extension://')) return true;
-  return args.length === 2 && /\.json$/i.test(first) && !first.startsWith('-') && second !== undefined && FIREFOX_ADDON_ID.test(second);
+  return (
+    args.length === 2 &&
+    /\.json$/i.test(first) &&
+    !first.startsWith('-') &&
+    second !== undefined &&
+    FIREFOX_ADDON_ID.test(second)
+  );
 }
 
 /** Parses the browser's arguments; null when they do not name a caller in a form we recognise. */

@@ -73,7 +73,10 @@ export class FrameDecoder {
         }
         if (length > this.maxFrameBytes) {
           this.broken = true;
-          throw new FramingError('frame-too-large', `Received a frame of ${length} bytes; the limit is ${this.maxFrameBytes}.`);
+          throw new FramingError(
+            'frame-too-large',
+            `Received a frame of ${length} bytes; the limit is ${this.maxFrameBytes}.`,
+          );
         }
         this.expected = length;
       }
@@ -100,7 +103,9 @@ export class FrameDecoder {
       this.expected = null;
       throw new FramingError(
         'truncated',
-        wanted === null ? `Input ended inside a length prefix (${got} of 4 bytes).` : `Input ended inside a frame (${got} of ${wanted} bytes).`,
+        wanted === null
+          ? `Input ended inside a length prefix (${got} of 4 bytes).`
+          : `Input ended inside a frame (${got} of ${wanted} bytes).`,
       );
     }
   }

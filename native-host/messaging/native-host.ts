@@ -32,16 +32,24 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
     // The License Service and CA only as install pinned them, never as the browser's environment says (pinned-settings.ts).
     settings = await resolveSettings({}, browserStartedEnv(process.env));
   } catch (error) {
-    const message = error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
+    const message =
+      error instanceof ConfigError ? error.message : 'The desktop companion could not load its configuration.';
     log.error(message);
-    await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message.split('\n')[0]} Reinstall it or run "devpay-companion doctor".` });
+    await sendAndWait(write, {
+      type: 'error',
+      id: null,
+      code: 'VENDOR_CONFIGURATION',
+      message: `The desktop companion is misconfigured: ${message.split('\n')[0]} Reinstall it or run "devpay-companion doctor".`,
+    });
     return EXIT_MISCONFIGURED;
   }
   if (process.env.DEVPAY_LOG_FILE !== '0') log = createLogger({ level, file: hostLogFile(settings.dataDir) });
 
   const caller = parseCaller(args);
   if (!caller || !isCallerAllowed(caller, settings.config)) {
-    log.warn('refused a caller', { caller: caller ? `${caller.browser}:${caller.extensionId}` : 'unrecognised arguments' });
+    log.warn('refused a caller', {
+      caller: caller ? `${caller.browser}:${caller.extensionId}` : 'unrecognised arguments',
+    });
     await sendAndWait(write, {
       type: 'error',
       id: null,
@@ -58,7 +66,12 @@ export async function runNativeHost(args: readonly string[], write: FrameWriter)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error('could not start', { error: message });
-    await sendAndWait(write, { type: 'error', id: null, code: 'VENDOR_CONFIGURATION', message: `The desktop companion is misconfigured: ${message}` });
+    await sendAndWait(write, {
+      type: 'error',
+      id: null,
+      code: 'VENDOR_CONFIGURATION',
+      message: `The desktop companion is misconfigured: ${message}`,
+    });
     return EXIT_MISCONFIGURED;
   }
   const handle = createRequestHandler(services);

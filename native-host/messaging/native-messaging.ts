@@ -47,8 +47,15 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
       try {
         frame = encodeFrame(reply);
       } catch (error) {
-        log.error('reply could not be encoded', { error: error instanceof OutboundFrameTooLargeError ? error.message : String(error) });
-        const fallback: ErrorReply = { type: 'error', id: 'id' in reply ? reply.id : null, code: 'INTERNAL', message: 'The reply was too large to send.' };
+        log.error('reply could not be encoded', {
+          error: error instanceof OutboundFrameTooLargeError ? error.message : String(error),
+        });
+        const fallback: ErrorReply = {
+          type: 'error',
+          id: 'id' in reply ? reply.id : null,
+          code: 'INTERNAL',
+          message: 'The reply was too large to send.',
+        };
         frame = encodeFrame(fallback);
       }
       pendingWrites++;
@@ -88,14 +95,27 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
       } catch (error) {
         if (!(error instanceof FramingError)) throw error;
         log.error('broken input stream', { reason: error.reason, detail: error.message });
-        send({ type: 'error', id: null, code: 'BAD_MESSAGE', message: `${error.message} The connection is closed; reconnect to try again.` });
+        send({
+          type: 'error',
+          id: null,
+          code: 'BAD_MESSAGE',
+          message: `${error.message} The connection is closed; reconnect to try again.`,
+        });
         stopReading(1);
         return;
       }
       for (const message of messages) {
         if (inFlight >= maxInFlight) {
-          const id = typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'string' ? (message as { id: string }).id.slice(0, 64) : null;
-          send({ type: 'error', id, code: 'BUSY', message: 'Too many requests at once; wait for the earlier ones to be answered.' });
+          const id =
+            typeof message === 'object' && message !== null && typeof (message as { id?: unknown }).id === 'string'
+              ? (message as { id: string }).id.slice(0, 64)
+              : null;
+          send({
+            type: 'error',
+            id,
+            code: 'BUSY',
+            message: 'Too many requests at once; wait for the earlier ones to be answered.',
+          });
           continue;
         }
         inFlight++;
@@ -103,7 +123,12 @@ export function serveNativeMessaging(options: NativeMessagingOptions): Promise<n
           .then(send, (error: unknown) => {
             // The handler never throws; if it somehow did, the caller still gets an answer.
             log.error('handler failed', { error: error instanceof Error ? error.message : String(error) });
-            send({ type: 'error', id: null, code: 'INTERNAL', message: 'The desktop companion hit an internal error.' });
+            send({
+              type: 'error',
+              id: null,
+              code: 'INTERNAL',
+              message: 'The desktop companion hit an internal error.',
+            });
           })
           .finally(() => {
             inFlight--;

@@ -3,14 +3,26 @@
  * Native messaging and the loopback WebSocket both use it as is, so nothing here
  * knows about frames, sockets or who the caller is.
  */
-import { parseRequest, PROTOCOL_VERSION, type ActivatedReply, type ErrorReply, type HelloReply, type Reply, type Request, type StatusReply } from '../../shared/messages.ts';
+import {
+  parseRequest,
+  PROTOCOL_VERSION,
+  type ActivatedReply,
+  type ErrorReply,
+  type HelloReply,
+  type Reply,
+  type Request,
+  type StatusReply,
+} from '../../shared/messages.ts';
 import { unreachable } from '../../shared/unreachable.ts';
 import { HostError } from '../errors.ts';
 import type { HostServices } from '../services.ts';
 import { isBadJsonFrame } from './bad-json.ts';
 
 /** `transport` only labels log lines: the messages and their handling are the same over every transport. */
-export function createRequestHandler(services: HostServices, transport: 'browser' | 'loopback' = 'browser'): (message: unknown) => Promise<Reply> {
+export function createRequestHandler(
+  services: HostServices,
+  transport: 'browser' | 'loopback' = 'browser',
+): (message: unknown) => Promise<Reply> {
   return async (message) => {
     if (isBadJsonFrame(message)) {
       return { type: 'error', id: null, code: 'BAD_MESSAGE', message: 'The message is not valid JSON.' };
@@ -81,8 +93,16 @@ function hello(services: HostServices, id: string, protocol: number): HelloReply
 }
 
 async function status(services: HostServices, id: string): Promise<StatusReply> {
-  const [{ productStatuses }, { withPendingReactivations }] = await Promise.all([import('../activation/credentials.ts'), import('../activation/pending-reactivation.ts')]);
-  return { type: 'status', id, hostVersion: services.hostVersion, products: await withPendingReactivations(services, await productStatuses(services)) };
+  const [{ productStatuses }, { withPendingReactivations }] = await Promise.all([
+    import('../activation/credentials.ts'),
+    import('../activation/pending-reactivation.ts'),
+  ]);
+  return {
+    type: 'status',
+    id,
+    hostVersion: services.hostVersion,
+    products: await withPendingReactivations(services, await productStatuses(services)),
+  };
 }
 
 function errorReply(services: HostServices, id: string, error: unknown): ErrorReply {
@@ -94,6 +114,13 @@ function errorReply(services: HostServices, id: string, error: unknown): ErrorRe
     return reply;
   }
   // A bug: log what it was (our own messages never hold secrets; redaction covers the rest).
-  services.log.error('internal error', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
-  return { type: 'error', id, code: 'INTERNAL', message: 'The desktop companion hit an internal error. Try again; if it persists, run "devpay-companion doctor".' };
+  services.log.error('internal error', {
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  });
+  return {
+    type: 'error',
+    id,
+    code: 'INTERNAL',
+    message: 'The desktop companion hit an internal error. Try again; if it persists, run "devpay-companion doctor".',
+  };
 }

@@ -13,7 +13,13 @@ import { chmod, open as openFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as v from 'valibot';
 import { isProductCode } from '../../shared/product-code.ts';
-import { ensurePrivateDataDir, ensurePrivateDir, readPrivateBytes, UnsafePathError, writePrivateFile } from './private-file.ts';
+import {
+  ensurePrivateDataDir,
+  ensurePrivateDir,
+  readPrivateBytes,
+  UnsafePathError,
+  writePrivateFile,
+} from './private-file.ts';
 import { HostError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
@@ -71,7 +77,8 @@ export class CredentialStore {
   }
 
   fileFor(productCode: string): string {
-    if (!isProductCode(productCode)) throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
+    if (!isProductCode(productCode))
+      throw new HostError('UNKNOWN_PRODUCT', 'Product codes are 1 to 32 letters and digits.');
     return join(this.directory, `${productCode}.cred`);
   }
 
@@ -91,7 +98,8 @@ export class CredentialStore {
       if (!parsed.success) return { state: 'unreadable', reason: 'file-damaged' };
       return { state: 'activated', credentials: parsed.output };
     } catch (error) {
-      if (error instanceof UnreadableFileError || error instanceof SyntaxError) return { state: 'unreadable', reason: 'file-damaged' };
+      if (error instanceof UnreadableFileError || error instanceof SyntaxError)
+        return { state: 'unreadable', reason: 'file-damaged' };
       throw error;
     }
   }
@@ -101,31 +109,52 @@ export class CredentialStore {
    * readable set is kept and ALREADY_ACTIVATED thrown (an unreadable one is
    * replaced: it is of no use to anyone). Returns whether a file was replaced.
    */
-  async replace(productCode: string, credentials: StoredCredentials, options: { allowReplace: boolean; product: { code: string; name: string } }): Promise<{ replaced: boolean }> {
+  async replace(
+    productCode: string,
+    credentials: StoredCredentials,
+    options: { allowReplace: boolean; product: { code: string; name: string } },
+  ): Promise<{ replaced: boolean }> {
     const validated = v.parse(StoredCredentialsSchema, credentials);
     return this.withLock(productCode, async () => {
       const existing = await this.read(productCode);
       if (existing.state === 'activated' && !options.allowReplace) {
-        throw new HostError('ALREADY_ACTIVATED', `${options.product.name} is already activated on this computer. Confirm to replace its credentials with the new ones.`, {
-          product: options.product,
-        });
+        throw new HostError(
+          'ALREADY_ACTIVATED',
+          `${options.product.name} is already activated on this computer. Confirm to replace its credentials with the new ones.`,
+          {
+            product: options.product,
+          },
+        );
       }
       await this.removeStaleTempFiles(productCode);
       const dataKey = await this.ensureDataKey(productCode);
       const path = this.fileFor(productCode);
-      const sealed = seal(Buffer.from(JSON.stringify(validated), 'utf8'), dataKey, { vendorId: this.vendorId, productCode });
+      const sealed = seal(Buffer.from(JSON.stringify(validated), 'utf8'), dataKey, {
+        vendorId: this.vendorId,
+        productCode,
+      });
       try {
         await this.atomicWrite(path, sealed, { mode: 0o600, fsync: true });
         await chmod(path, 0o600);
         await fsyncDirectory(this.directory);
       } catch (error) {
         this.log.error('could not write the credentials file', { product: productCode, error: describeFsError(error) });
-        throw new HostError('STORAGE_FAILED', `The credentials could not be saved in ${this.directory} (${describeFsError(error)}). Free some disk space or fix the folder's permissions, then activate again.`);
+        throw new HostError(
+          'STORAGE_FAILED',
+          `The credentials could not be saved in ${this.directory} (${describeFsError(error)}). Free some disk space or fix the folder's permissions, then activate again.`,
+        );
       }
       // Read back what a desktop product will read.
       const check = await this.read(productCode);
-      if (check.state !== 'activated' || check.credentials.accessKeyId !== validated.accessKeyId || check.credentials.secretAccessKey !== validated.secretAccessKey) {
-        throw new HostError('STORAGE_FAILED', 'The credentials were written but could not be read back. Activate again.');
+      if (
+        check.state !== 'activated' ||
+        check.credentials.accessKeyId !== validated.accessKeyId ||
+        check.credentials.secretAccessKey !== validated.secretAccessKey
+      ) {
+        throw new HostError(
+          'STORAGE_FAILED',
+          'The credentials were written but could not be read back. Activate again.',
+        );
       }
       return { replaced: existing.state !== 'not-activated' };
     });
@@ -185,7 +214,10 @@ export class CredentialStore {
     await this.keychain.set(keychainAccount(this.dataDir, productCode), fresh.toString('base64'));
     const back = await this.readDataKey(productCode);
     if (!back || !back.equals(fresh)) {
-      throw new HostError('KEYCHAIN_UNAVAILABLE', 'The keychain accepted the encryption key but did not return it. Check that your keychain (Secret Service) is running and unlocked, then activate again.');
+      throw new HostError(
+        'KEYCHAIN_UNAVAILABLE',
+        'The keychain accepted the encryption key but did not return it. Check that your keychain (Secret Service) is running and unlocked, then activate again.',
+      );
     }
     this.log.info('created a data key in the keychain', { product: productCode });
     return fresh;
@@ -197,7 +229,10 @@ export class CredentialStore {
       await ensurePrivateDir(this.directory);
     } catch (error) {
       if (error instanceof UnsafePathError) throw new HostError('STORAGE_FAILED', error.message);
-      throw new HostError('STORAGE_FAILED', `The credentials folder ${this.directory} could not be created (${describeFsError(error)}).`);
+      throw new HostError(
+        'STORAGE_FAILED',
+        `The credentials folder ${this.directory} could not be created (${describeFsError(error)}).`,
+      );
     }
   }
 
@@ -213,12 +248,21 @@ export class CredentialStore {
         lockfilePath: `${path}.lock`,
         // Held for milliseconds; a holder that was killed frees it after this long.
         stale: 4_000,
-        retries: { retries: Math.max(1, Math.ceil(this.lockWaitMs / 200)), factor: 1, minTimeout: 200, maxTimeout: 200 },
-        onCompromised: (error) => this.log.warn('credentials lock was compromised', { product: productCode, error: error.message }),
+        retries: {
+          retries: Math.max(1, Math.ceil(this.lockWaitMs / 200)),
+          factor: 1,
+          minTimeout: 200,
+          maxTimeout: 200,
+        },
+        onCompromised: (error) =>
+          this.log.warn('credentials lock was compromised', { product: productCode, error: error.message }),
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-        throw new HostError('BUSY', 'Another activation of this product is in progress. Wait for it to finish, then try again.');
+        throw new HostError(
+          'BUSY',
+          'Another activation of this product is in progress. Wait for it to finish, then try again.',
+        );
       }
       throw new HostError('STORAGE_FAILED', `The credentials folder could not be locked (${describeFsError(error)}).`);
     }
@@ -239,7 +283,8 @@ export class CredentialStore {
       return;
     }
     for (const name of names) {
-      if (name.startsWith(prefix) && name !== `${productCode}.cred.lock`) await rm(join(this.directory, name), { force: true, recursive: false }).catch(() => undefined);
+      if (name.startsWith(prefix) && name !== `${productCode}.cred.lock`)
+        await rm(join(this.directory, name), { force: true, recursive: false }).catch(() => undefined);
     }
   }
 }

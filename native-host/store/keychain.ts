@@ -74,7 +74,10 @@ require('readline').createInterface({ input: process.stdin }).on('line', async (
 }).on('close', () => process.exit(0));
 `;
 
-type BrokerOp = { op: 'get'; service: string; account: string } | { op: 'set'; service: string; account: string; secret: string } | { op: 'delete'; service: string; account: string };
+type BrokerOp =
+  | { op: 'get'; service: string; account: string }
+  | { op: 'set'; service: string; account: string; secret: string }
+  | { op: 'delete'; service: string; account: string };
 type BrokerReply = { id: number; ok: true; value: string | boolean | null } | { id: number; ok: false; error: string };
 
 class KeytarLoadError extends Error {}
@@ -82,7 +85,10 @@ class KeytarLoadError extends Error {}
 class KeychainBroker {
   private child: ChildProcessWithoutNullStreams | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: string | boolean | null) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: string | boolean | null) => void; reject: (e: Error) => void }
+  >();
   private stderrTail = '';
 
   call(request: BrokerOp, timeoutMs: number, what: string): Promise<string | boolean | null> {
@@ -91,7 +97,12 @@ class KeychainBroker {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         // The call is stuck in the broker: abandon the broker with it.
-        this.stop(new KeychainError('KEYCHAIN_LOCKED', `The keychain did not answer within ${Math.round(timeoutMs / 1000)} s (${what}); it is probably locked and waiting for your password. ${advice().locked}`));
+        this.stop(
+          new KeychainError(
+            'KEYCHAIN_LOCKED',
+            `The keychain did not answer within ${Math.round(timeoutMs / 1000)} s (${what}); it is probably locked and waiting for your password. ${advice().locked}`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(id, {
         resolve: (v) => {
@@ -119,31 +130,43 @@ class KeychainBroker {
 
   private ensureChild(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
-    const child = childProcess().spawn(process.execPath, brokerArguments(), { stdio: ['pipe', 'pipe', 'pipe'], env: process.env, windowsHide: true, detached: true });
+    const child = childProcess().spawn(process.execPath, brokerArguments(), {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: process.env,
+      windowsHide: true,
+      detached: true,
+    });
     this.child = child;
     this.stderrTail = '';
     child.stderr.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-400)));
     child.stdin.on('error', () => undefined);
-    readline().createInterface({ input: child.stdout }).on('line', (line) => {
-      let reply: BrokerReply;
-      try {
-        reply = JSON.parse(line) as BrokerReply;
-      } catch {
-        return;
-      }
-      const waiter = this.pending.get(reply.id);
-      if (!waiter) return;
-      this.pending.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.value);
-      else if (reply.error.startsWith('LOAD: ')) waiter.reject(new KeytarLoadError(reply.error.slice(6)));
-      else waiter.reject(new Error(reply.error));
-      if (this.pending.size === 0) this.setRef(false);
-    });
+    readline()
+      .createInterface({ input: child.stdout })
+      .on('line', (line) => {
+        let reply: BrokerReply;
+        try {
+          reply = JSON.parse(line) as BrokerReply;
+        } catch {
+          return;
+        }
+        const waiter = this.pending.get(reply.id);
+        if (!waiter) return;
+        this.pending.delete(reply.id);
+        if (reply.ok) waiter.resolve(reply.value);
+        else if (reply.error.startsWith('LOAD: ')) waiter.reject(new KeytarLoadError(reply.error.slice(6)));
+        else waiter.reject(new Error(reply.error));
+        if (this.pending.size === 0) this.setRef(false);
+      });
     const onGone = (error?: Error) => {
       if (this.child !== child) return;
       this.child = undefined;
       const why = error ? error.message : this.stderrTail.trim().split('\n').pop() || 'it exited';
-      this.failAll(new KeychainError('KEYCHAIN_UNAVAILABLE', `The keychain helper stopped (${why}). Try again; if it persists, run "devpay-companion doctor".`));
+      this.failAll(
+        new KeychainError(
+          'KEYCHAIN_UNAVAILABLE',
+          `The keychain helper stopped (${why}). Try again; if it persists, run "devpay-companion doctor".`,
+        ),
+      );
     };
     child.once('error', onGone);
     child.once('exit', () => onGone());
@@ -155,7 +178,10 @@ class KeychainBroker {
   private setRef(on: boolean): void {
     const child = this.child;
     if (!child) return;
-    for (const handle of [child, child.stdout, child.stderr, child.stdin] as { ref?: () => void; unref?: () => void }[]) {
+    for (const handle of [child, child.stdout, child.stderr, child.stdin] as {
+      ref?: () => void;
+      unref?: () => void;
+    }[]) {
       if (on) handle.ref?.();
       else handle.unref?.();
     }
@@ -210,7 +236,8 @@ const WHAT_TO_DO = {
       'No keychain (Secret Service) is running in this session. Install and start GNOME Keyring (gnome-keyring-daemon) or KWallet, then try again.',
     noCollection:
       'The keychain has no default ("login") keyring. Create one with "Passwords and Keys" (Seahorse), then try again.',
-    locked: 'The keychain is locked. Unlock your login keyring (log in to the desktop again, or unlock it in "Passwords and Keys"), then try again.',
+    locked:
+      'The keychain is locked. Unlock your login keyring (log in to the desktop again, or unlock it in "Passwords and Keys"), then try again.',
   },
   darwin: {
     noBus: 'The macOS Keychain could not be reached. Run this from your logged-in user session.',
@@ -227,7 +254,11 @@ const WHAT_TO_DO = {
 } as const;
 
 function advice() {
-  return process.platform === 'darwin' ? WHAT_TO_DO.darwin : process.platform === 'win32' ? WHAT_TO_DO.win32 : WHAT_TO_DO.linux;
+  return process.platform === 'darwin'
+    ? WHAT_TO_DO.darwin
+    : process.platform === 'win32'
+      ? WHAT_TO_DO.win32
+      : WHAT_TO_DO.linux;
 }
 
 /** Turns what keytar/libsecret said into a code and an instruction. */
@@ -236,10 +267,16 @@ export function classifyKeychainFailure(error: unknown): KeychainError {
   const raw = error instanceof Error ? error.message : String(error);
   const said = raw.split('\n')[0]!.slice(0, 200);
   const a = advice();
-  if (/locked|user interaction is not allowed|errSecInteractionNotAllowed/i.test(raw)) return new KeychainError('KEYCHAIN_LOCKED', a.locked);
-  if (/autolaunch|DBUS_SESSION_BUS_ADDRESS|Could not connect|Failed to connect to socket|No such file or directory/i.test(raw))
+  if (/locked|user interaction is not allowed|errSecInteractionNotAllowed/i.test(raw))
+    return new KeychainError('KEYCHAIN_LOCKED', a.locked);
+  if (
+    /autolaunch|DBUS_SESSION_BUS_ADDRESS|Could not connect|Failed to connect to socket|No such file or directory/i.test(
+      raw,
+    )
+  )
     return new KeychainError('KEYCHAIN_UNAVAILABLE', `${a.noBus} (keychain said: ${said})`);
-  if (/Object does not exist at path|No such object/i.test(raw)) return new KeychainError('KEYCHAIN_UNAVAILABLE', a.noCollection);
+  if (/Object does not exist at path|No such object/i.test(raw))
+    return new KeychainError('KEYCHAIN_UNAVAILABLE', a.noCollection);
   if (/not provided by any \.service files|org\.freedesktop\.secrets|ServiceUnknown|NameHasNoOwner/i.test(raw))
     return new KeychainError('KEYCHAIN_UNAVAILABLE', a.noService);
   return new KeychainError('KEYCHAIN_UNAVAILABLE', `The keychain refused the request (keychain said: ${said}).`);
@@ -269,7 +306,8 @@ export function openKeychain(service: string, timeoutMs = KEYCHAIN_TIMEOUT_MS): 
     set: async (account, secret) => {
       await bounded<null>('write', timeoutMs, { op: 'set', service, account, secret });
     },
-    delete: async (account) => (await bounded<boolean | null>('delete', timeoutMs, { op: 'delete', service, account })) === true,
+    delete: async (account) =>
+      (await bounded<boolean | null>('delete', timeoutMs, { op: 'delete', service, account })) === true,
   };
 }
 

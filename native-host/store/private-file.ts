@@ -43,12 +43,22 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
     }
     info = await lstat(dir);
   }
-  if (info.isSymbolicLink()) throw new UnsafePathError(dir, `${dir} is a symbolic link; the companion only uses real folders. Remove the link (rm ${dir}) and run the command again.`);
-  if (!info.isDirectory()) throw new UnsafePathError(dir, `${dir} is not a folder. Move it away and run the command again.`);
+  if (info.isSymbolicLink())
+    throw new UnsafePathError(
+      dir,
+      `${dir} is a symbolic link; the companion only uses real folders. Remove the link (rm ${dir}) and run the command again.`,
+    );
+  if (!info.isDirectory())
+    throw new UnsafePathError(dir, `${dir} is not a folder. Move it away and run the command again.`);
   if (process.platform === 'win32') return;
   const uid = ownUid();
-  if (uid !== undefined && info.uid !== uid) throw new UnsafePathError(dir, `${dir} belongs to another user (uid ${info.uid}). Remove it, or run as its owner.`);
-  if ((info.mode & 0o077) !== 0) throw new UnsafePathError(dir, `${dir} is open to other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dir}\`.`);
+  if (uid !== undefined && info.uid !== uid)
+    throw new UnsafePathError(dir, `${dir} belongs to another user (uid ${info.uid}). Remove it, or run as its owner.`);
+  if ((info.mode & 0o077) !== 0)
+    throw new UnsafePathError(
+      dir,
+      `${dir} is open to other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dir}\`.`,
+    );
 }
 
 /**
@@ -62,7 +72,11 @@ export async function ensurePrivateDataDir(dataDir: string, home = homedir()): P
     // An existing folder that is merely too open (0755, say) but ours and not writable by others: close it.
     if (!(error instanceof UnsafePathError) || !/open to other users/.test(error.message)) throw error;
     const info = await lstat(dataDir);
-    if ((info.mode & 0o022) !== 0) throw new UnsafePathError(dataDir, `${dataDir} can be written to by other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dataDir}\`, and check nobody else has put files there.`);
+    if ((info.mode & 0o022) !== 0)
+      throw new UnsafePathError(
+        dataDir,
+        `${dataDir} can be written to by other users (mode ${(info.mode & 0o777).toString(8)}). Run \`chmod 700 ${dataDir}\`, and check nobody else has put files there.`,
+      );
     await chmod(dataDir, 0o700);
   });
   if (process.platform === 'win32') return;
@@ -71,9 +85,17 @@ export async function ensurePrivateDataDir(dataDir: string, home = homedir()): P
   const inHome = !relative(top, resolve(dataDir)).startsWith('..');
   for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
     const info = await stat(dir);
-    if (uid !== undefined && info.uid !== uid && info.uid !== 0) throw new UnsafePathError(dir, `${dir}, above the data folder, belongs to another user (uid ${info.uid}): they could replace the data folder. Use a data folder inside your home folder (DEVPAY_DATA_DIR), or ask them to hand it over.`);
+    if (uid !== undefined && info.uid !== uid && info.uid !== 0)
+      throw new UnsafePathError(
+        dir,
+        `${dir}, above the data folder, belongs to another user (uid ${info.uid}): they could replace the data folder. Use a data folder inside your home folder (DEVPAY_DATA_DIR), or ask them to hand it over.`,
+      );
     const sticky = (info.mode & 0o1000) !== 0;
-    if ((info.mode & 0o022) !== 0 && !sticky) throw new UnsafePathError(dir, `${dir}, above the data folder, can be written to by other users (mode ${(info.mode & 0o777).toString(8)}): they could replace the data folder. Run \`chmod go-w ${dir}\`.`);
+    if ((info.mode & 0o022) !== 0 && !sticky)
+      throw new UnsafePathError(
+        dir,
+        `${dir}, above the data folder, can be written to by other users (mode ${(info.mode & 0o777).toString(8)}): they could replace the data folder. Run \`chmod go-w ${dir}\`.`,
+      );
     // Up to the home folder; outside it, just the parent (a shared /tmp is sticky and root's).
     if (!inHome || dir === top || dir === dirname(dir)) break;
   }
@@ -92,12 +114,17 @@ export async function readPrivateBytes(path: string, maxBytes: number): Promise<
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new UnsafePathError(path, `${path} is a symbolic link; remove it (rm ${path}) and run the command again.`);
+    if (code === 'ELOOP')
+      throw new UnsafePathError(path, `${path} is a symbolic link; remove it (rm ${path}) and run the command again.`);
     throw error;
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile() || info.size > maxBytes) throw new UnsafePathError(path, `${path} is not a file the companion wrote; move it away and run the command again.`);
+    if (!info.isFile() || info.size > maxBytes)
+      throw new UnsafePathError(
+        path,
+        `${path} is not a file the companion wrote; move it away and run the command again.`,
+      );
     return await handle.readFile();
   } finally {
     await handle.close();

@@ -37,7 +37,10 @@ export class UnreadableFileError extends Error {
 }
 
 function associatedData(binding: Binding): Buffer {
-  return Buffer.from(`${SEALED_FORMAT}\0v${SEALED_FORMAT_VERSION}\0${binding.vendorId}\0${binding.productCode}`, 'utf8');
+  return Buffer.from(
+    `${SEALED_FORMAT}\0v${SEALED_FORMAT_VERSION}\0${binding.vendorId}\0${binding.productCode}`,
+    'utf8',
+  );
 }
 
 export function seal(plaintext: Buffer, dataKey: Buffer, binding: Binding): Buffer {
@@ -80,6 +83,6 @@ export function open(file: Buffer, dataKey: Buffer, binding: Binding): Buffer {
     return Buffer.concat([decipher.update(Buffer.from(envelope.output.data, 'base64')), decipher.final()]);
   } catch {
     // Tampered, swapped, or sealed under another data key: GCM cannot tell which.
-    throw new UnreadableFileError('file does not decrypt with this product\'s key');
+    throw new UnreadableFileError("file does not decrypt with this product's key");
   }
 }

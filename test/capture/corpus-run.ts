@@ -44,7 +44,8 @@ export interface CorpusRecording {
 /** `drain` returns, and forgets, what the recorder in the extension heard so far. */
 export function corpusRecording(label: string, drain: () => Promise<Received[]>): CorpusRecording {
   const received = new Map<string, Received[]>();
-  const keysFrom = (name: string) => (received.get(name) ?? []).filter((m) => m.type === 'devpay:key-found').map((m) => m.key);
+  const keysFrom = (name: string) =>
+    (received.get(name) ?? []).filter((m) => m.type === 'devpay:key-found').map((m) => m.key);
   const notTakenFrom = (name: string) => (received.get(name) ?? []).filter((m) => m.type === 'devpay:key-not-taken');
   async function collect(): Promise<void> {
     for (const message of await drain()) {
@@ -111,7 +112,11 @@ export function describeCorpusAnswers(through: string, corpus: CorpusCase[], rec
 }
 
 /** The trace page (trace-listener) hears nothing of the capture script, though it hears what it does itself. */
-export async function expectTracePageHearsNothing(recording: CorpusRecording, tab: CorpusTab, name: string): Promise<void> {
+export async function expectTracePageHearsNothing(
+  recording: CorpusRecording,
+  tab: CorpusTab,
+  name: string,
+): Promise<void> {
   await waitFor(
     async () => {
       await recording.collect();

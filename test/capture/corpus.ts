@@ -67,7 +67,9 @@ export async function serveCorpus(): Promise<CorpusServer> {
   let port = 0;
   const server: Server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
     const path = new URL(req.url ?? '/', 'https://x').pathname;
-    const m = /^(\/gp\/aws\/user\/subscription\/corpus\/|\/dp-activate\/corpus\/)([\w-]+)\/([\w/.-]+\.html)$/.exec(path);
+    const m = /^(\/gp\/aws\/user\/subscription\/corpus\/|\/dp-activate\/corpus\/)([\w-]+)\/([\w/.-]+\.html)$/.exec(
+      path,
+    );
     const file = m ? normalize(join(CORPUS_DIR, m[3]!)) : '';
     if (!m || !file.startsWith(CORPUS_DIR + '/')) {
       res.writeHead(404).end('not found');
@@ -81,7 +83,9 @@ export async function serveCorpus(): Promise<CorpusServer> {
       return;
     }
     const folder = `${m[1]}${m[2]}/`;
-    html = html.replaceAll('{{ORIGIN}}', `https://${req.headers.host}${folder}`).replaceAll('{{FOREIGN}}', `https://evil.devpay.test:${port}${folder}`);
+    html = html
+      .replaceAll('{{ORIGIN}}', `https://${req.headers.host}${folder}`)
+      .replaceAll('{{FOREIGN}}', `https://evil.devpay.test:${port}${folder}`);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));

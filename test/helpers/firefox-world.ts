@@ -11,10 +11,16 @@ import { createFirefoxWorld, type FirefoxWorld } from '../machine/firefox-machin
 import { waitFor } from '../machine/wait.ts';
 
 /** After a Firefox test: Firefox closed, its hosts exited, and no key or secret at rest. */
-export async function closeFirefoxAndCheckNothingLeft(world: CustomerMachine, firefox: ExtensionFirefox | undefined): Promise<void> {
+export async function closeFirefoxAndCheckNothingLeft(
+  world: CustomerMachine,
+  firefox: ExtensionFirefox | undefined,
+): Promise<void> {
   await firefox?.close();
   // Firefox closed the hosts' pipes: they must have exited.
-  await waitFor(async () => (await world.runningHosts()).length === 0, { timeoutMs: 10_000, what: 'the hosts to exit' });
+  await waitFor(async () => (await world.runningHosts()).length === 0, {
+    timeoutMs: 10_000,
+    what: 'the hosts to exit',
+  });
   expect(await findAtRestWithFirefox(world)).toEqual([]);
 }
 
@@ -30,7 +36,10 @@ export interface FirefoxCustomer {
  * may be left at rest or running. Firefox takes tens of seconds to start on a
  * loaded two-core machine, hence the long hook timeouts.
  */
-export function useFirefoxCustomer(label: string, options: { install?: boolean; checkEachTest?: boolean } = {}): FirefoxCustomer {
+export function useFirefoxCustomer(
+  label: string,
+  options: { install?: boolean; checkEachTest?: boolean } = {},
+): FirefoxCustomer {
   let ff: FirefoxWorld | undefined;
   let current: ExtensionFirefox | undefined;
   beforeAll(async () => {

@@ -4,7 +4,12 @@
  * paired extension would.
  */
 import WebSocket from 'ws';
-import { ClientHandshake, loadPairing, type LoopbackPairing, type PairingStorageArea } from '../../extension/lib/loopback-pairing.ts';
+import {
+  ClientHandshake,
+  loadPairing,
+  type LoopbackPairing,
+  type PairingStorageArea,
+} from '../../extension/lib/loopback-pairing.ts';
 import { pairWithCompanion, type PairingResult, type WebSocketLike } from '../../extension/lib/loopback-transport.ts';
 import { messageBytes } from '../../native-host/loopback/message-bytes.ts';
 
@@ -24,7 +29,11 @@ export function socketWithOrigin(origin: string): (url: string) => WebSocketLike
 }
 
 /** Pairs with the code shown; the pairing the extension would keep, or why it failed. */
-export async function pairAs(origin: string, port: number, code: string): Promise<{ result: PairingResult; pairing: LoopbackPairing | undefined; storage: PairingStorageArea }> {
+export async function pairAs(
+  origin: string,
+  port: number,
+  code: string,
+): Promise<{ result: PairingResult; pairing: LoopbackPairing | undefined; storage: PairingStorageArea }> {
   const storage = memoryStorage();
   const result = await pairWithCompanion({ port, code, storage, openSocket: socketWithOrigin(origin) });
   return { result, pairing: await loadPairing(storage), storage };

@@ -16,7 +16,6 @@ import type { TestCase, TestServices } from './test-services.ts';
 export const EXTENSION_ORIGIN = `chrome-extension://${DEMO_CHROMIUM_ID}`;
 export const UNLISTED_EXTENSION_ORIGIN = `chrome-extension://${'a'.repeat(32)}`;
 
-
 export interface LoopbackSetup extends TestCase {
   server: LoopbackServer;
   /** The extension's pairing with this server, and the storage.local holding it. */
@@ -51,18 +50,28 @@ export function loopbackServers(services: TestServices) {
     pairingsByPort.set(server.port, paired.pairing);
     return { ...testCase, server, pairing: paired.pairing, storage: paired.storage };
   };
-  const allSecrets = (): string[] => [...services.sim.mintedKeys(), ...services.sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken])];
+  const allSecrets = (): string[] => [
+    ...services.sim.mintedKeys(),
+    ...services.sim.issued.flatMap((s) => [s.accessKeyId, s.secretAccessKey, s.userToken]),
+  ];
   return { serve, allSecrets, logLines };
 }
 
 export type Outcome = { opened: true; ws: WebSocket } | { opened: false; status: number | undefined; error?: string };
 
 /** Tries the upgrade; says whether the WebSocket opened or which HTTP status refused it. */
-export function attempt(port: number, options: { origin?: string; token?: string; host?: string; path?: string } = {}): Promise<Outcome> {
+export function attempt(
+  port: number,
+  options: { origin?: string; token?: string; host?: string; path?: string } = {},
+): Promise<Outcome> {
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
   if (options.host !== undefined) headers.Host = options.host;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/'}`, { headers, ...(options.origin !== undefined ? { origin: options.origin } : {}), handshakeTimeout: 5_000 });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/'}`, {
+    headers,
+    ...(options.origin !== undefined ? { origin: options.origin } : {}),
+    handshakeTimeout: 5_000,
+  });
   return new Promise((resolve) => {
     ws.once('open', () => resolve({ opened: true, ws }));
     ws.once('unexpected-response', (_req, res) => {

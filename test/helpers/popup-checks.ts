@@ -19,9 +19,25 @@ export interface AxeFinding {
 export async function runAxe(page: Page): Promise<AxeFinding[]> {
   await page.evaluate(axeSource);
   return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+            options: object,
+          ): Promise<{
+            violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+          }>;
+        };
+      }
+    ).axe;
     const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
   });
 }
 
@@ -58,9 +74,11 @@ export async function tabStops(page: Page, max = 40): Promise<TabStop[]> {
 /** Every element a keyboard user should reach, in document order (which is also the visual order). */
 export function focusableInOrder(page: Page): Promise<string[]> {
   return page.evaluate(() =>
-    Array.from(document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), [tabindex="0"]')).map(
-      (el) => el.dataset.focus ?? `${el.tagName.toLowerCase()}:${el.textContent?.trim()}`,
-    ),
+    Array.from(
+      document.querySelectorAll<HTMLElement>(
+        'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), [tabindex="0"]',
+      ),
+    ).map((el) => el.dataset.focus ?? `${el.tagName.toLowerCase()}:${el.textContent?.trim()}`),
   );
 }
 

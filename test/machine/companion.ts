@@ -18,7 +18,9 @@ export const DEMO_CHROMIUM_ID = 'bjlnkhfkplkddabacdecopbmibdnkiic';
 export const DEMO_FIREFOX_ID = 'devpay-companion@acme-demo.devpay.test';
 
 /** DEVPAY_TEST_EXECUTABLE=PATH: run the host and CLI through a packaged executable (npm run release) instead of the bundle. */
-const PACKAGED_EXECUTABLE = process.env.DEVPAY_TEST_EXECUTABLE ? resolve(process.env.DEVPAY_TEST_EXECUTABLE) : undefined;
+const PACKAGED_EXECUTABLE = process.env.DEVPAY_TEST_EXECUTABLE
+  ? resolve(process.env.DEVPAY_TEST_EXECUTABLE)
+  : undefined;
 
 function hostCommand(args: string[]): [string, string[]] {
   return PACKAGED_EXECUTABLE ? [PACKAGED_EXECUTABLE, args] : [process.execPath, [HOST_BUNDLE, ...args]];
@@ -42,7 +44,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
   const child = spawn(...hostCommand(args), { env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -63,7 +68,12 @@ export function startCli(env: NodeJS.ProcessEnv, args: string[]): { child: Child
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  const done = once(child, 'close').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+    stdout,
+    stderr,
+  }));
   return { child, done };
 }
 
@@ -124,7 +134,10 @@ export class NativeHostProcess {
 
   /** As the launcher `install` writes would start it: the License Service and CA of `env` pinned. */
   static chromium(env: NodeJS.ProcessEnv, extensionId = DEMO_CHROMIUM_ID): NativeHostProcess {
-    return new NativeHostProcess([`chrome-extension://${extensionId}/`], { ...env, ...pinnedLauncherEnv(env.DEVPAY_LICENSE_SERVICE ?? '', env.DEVPAY_CA_FILE) });
+    return new NativeHostProcess([`chrome-extension://${extensionId}/`], {
+      ...env,
+      ...pinnedLauncherEnv(env.DEVPAY_LICENSE_SERVICE ?? '', env.DEVPAY_CA_FILE),
+    });
   }
 
   send(message: unknown): void {

@@ -37,10 +37,16 @@ export async function createFirefoxWorld(label: string): Promise<FirefoxWorld> {
       // checked the host once (reachable or not), then start the test.
       try {
         const popup = await openFirefoxPopup(firefox);
-        await waitFor(async () => !['checking', 'unknown'].includes((await popup.$eval('#host', (el) => el.getAttribute('data-state'))) ?? 'unknown'), {
-          timeoutMs: 30_000,
-          what: 'the first check of the host',
-        });
+        await waitFor(
+          async () =>
+            !['checking', 'unknown'].includes(
+              (await popup.$eval('#host', (el) => el.getAttribute('data-state'))) ?? 'unknown',
+            ),
+          {
+            timeoutMs: 30_000,
+            what: 'the first check of the host',
+          },
+        );
         await popup.close();
       } catch (error) {
         // The next launch uses the same profile: this Firefox must not outlive a failed start.
@@ -61,7 +67,11 @@ async function keyFrame(page: Page): Promise<Frame> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      if ((await frame.evaluate(() => window.name).catch(() => '')) === 'aws' && (await frame.$('#activation-key').catch(() => null))) return frame;
+      if (
+        (await frame.evaluate(() => window.name).catch(() => '')) === 'aws' &&
+        (await frame.$('#activation-key').catch(() => null))
+      )
+        return frame;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -97,7 +107,9 @@ export async function openFirefoxPopup(firefox: ExtensionFirefox): Promise<Page>
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  throw new Error(`The add-on's popup did not load within 60 s${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}.`);
+  throw new Error(
+    `The add-on's popup did not load within 60 s${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}.`,
+  );
 }
 
 export async function productStateIn(popup: Page, code: string): Promise<string | null> {
@@ -111,6 +123,8 @@ export async function badgeText(popup: Page): Promise<string> {
 
 /** The add-on's storage area, read from its popup page. */
 export async function extensionStorage(popup: Page, area: 'local' | 'session'): Promise<Record<string, unknown>> {
-  return popup.evaluate((name) => (globalThis as unknown as { browser: typeof chrome }).browser.storage[name].get(null), area);
+  return popup.evaluate(
+    (name) => (globalThis as unknown as { browser: typeof chrome }).browser.storage[name].get(null),
+    area,
+  );
 }
-

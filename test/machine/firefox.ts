@@ -44,8 +44,11 @@ export interface FirefoxLaunchOptions {
 
 function addonIdOf(extensionDir: string): string {
   const path = join(extensionDir, 'manifest.json');
-  if (!existsSync(path)) throw new Error(`No built Firefox add-on in ${extensionDir}: run "npm run build:firefox" first.`);
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as { browser_specific_settings?: { gecko?: { id?: string } } };
+  if (!existsSync(path))
+    throw new Error(`No built Firefox add-on in ${extensionDir}: run "npm run build:firefox" first.`);
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as {
+    browser_specific_settings?: { gecko?: { id?: string } };
+  };
   const id = manifest.browser_specific_settings?.gecko?.id;
   if (!id) throw new Error(`${path} has no gecko add-on ID: build it with "npm run build:firefox".`);
   return id;

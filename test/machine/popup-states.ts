@@ -14,7 +14,14 @@ export const BACKUP = 'ACMEBK01';
 export const VAULT = 'ACMEPV02';
 
 /** `host-missing`: the host is not installed, the popup offers the key, the command and the install command. */
-export const POPUP_STATES = ['activated', 'confirm-replace', 'confirm-key', 'expired-key', 'activating', 'host-missing'] as const;
+export const POPUP_STATES = [
+  'activated',
+  'confirm-replace',
+  'confirm-key',
+  'expired-key',
+  'activating',
+  'host-missing',
+] as const;
 export type PopupStateName = (typeof POPUP_STATES)[number];
 
 export interface PopupScene {
@@ -57,23 +64,33 @@ export function announcements(popup: Page): Promise<string[]> {
 
 async function waitForState(popup: Page, code: string, state: string): Promise<void> {
   let retried = false;
-  await waitFor(async () => {
-    const now = await productState(popup, code);
-    // On a machine this loaded (2 cores, many browsers) a host's first start can miss the hello's
-    // time limit; the popup then offers Retry, and Retry is what a customer would press.
-    // (The key may sit in the row of a product not yet known, when the page's two frames came slowly.)
-    const retry = popup.locator('li.product:has(.product-error[data-code="HOST_TIMEOUT"]) button[data-action="retry"]');
-    if (state !== 'failed' && !retried && (await retry.count()) > 0) {
-      retried = true;
-      await retry.first().click();
-    }
-    return now === state;
-  }, { timeoutMs: 60_000, what: `the popup to show ${code} as ${state}` }).catch(async (error: Error) => {
-    const shown = await popup.evaluate(() => Array.from(document.querySelectorAll('li.product, #host'), (el) => el.textContent).join('\n')).catch(() => '(no page)');
+  await waitFor(
+    async () => {
+      const now = await productState(popup, code);
+      // On a machine this loaded (2 cores, many browsers) a host's first start can miss the hello's
+      // time limit; the popup then offers Retry, and Retry is what a customer would press.
+      // (The key may sit in the row of a product not yet known, when the page's two frames came slowly.)
+      const retry = popup.locator(
+        'li.product:has(.product-error[data-code="HOST_TIMEOUT"]) button[data-action="retry"]',
+      );
+      if (state !== 'failed' && !retried && (await retry.count()) > 0) {
+        retried = true;
+        await retry.first().click();
+      }
+      return now === state;
+    },
+    { timeoutMs: 60_000, what: `the popup to show ${code} as ${state}` },
+  ).catch(async (error: Error) => {
+    const shown = await popup
+      .evaluate(() => Array.from(document.querySelectorAll('li.product, #host'), (el) => el.textContent).join('\n'))
+      .catch(() => '(no page)');
     throw new Error(`${error.message}. The popup shows:\n${shown}`);
   });
   // The host check that opening the popup starts has answered (no "Checking…" in the picture).
-  await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) !== 'checking', { timeoutMs: 30_000, what: "the host check" });
+  await waitFor(async () => (await popup.getAttribute('#host', 'data-state')) !== 'checking', {
+    timeoutMs: 30_000,
+    what: 'the host check',
+  });
 }
 
 function craftedLink(world: CustomerMachine, key: string, code: string): string {
@@ -106,7 +123,12 @@ export async function visitPopupStates(
 /** States whose visit may press a button that moves the popup on (the keyboard tests). */
 const visitMayChangeState = (name: PopupStateName) => name !== 'activating';
 
-async function inWorld(installed: boolean, states: readonly PopupStateName[], visit: (scene: PopupScene) => Promise<void>, label = 'popup'): Promise<void> {
+async function inWorld(
+  installed: boolean,
+  states: readonly PopupStateName[],
+  visit: (scene: PopupScene) => Promise<void>,
+  label = 'popup',
+): Promise<void> {
   const world = await startCustomerMachine({ label: `${label}-${installed ? 'host' : 'nohost'}` });
   try {
     if (installed) {
@@ -116,7 +138,12 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
     const browser = await world.launch();
     // Each purchase in a tab of its own, as a customer would.
     const buy = async (code: string) => world.buy(await browser.context.newPage(), code);
-    const scene = async (name: PopupStateName, product: string, state: string, after?: (popup: Page) => Promise<void>) => {
+    const scene = async (
+      name: PopupStateName,
+      product: string,
+      state: string,
+      after?: (popup: Page) => Promise<void>,
+    ) => {
       if (!states.includes(name)) return;
       const popup = await openPopup(browser);
       try {
@@ -124,7 +151,8 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
         await visit({ name, popup, product, world, browser });
         // What was checked or pictured was this state all along (a slow activation may have finished meanwhile).
         const still = await productState(popup, product);
-        if (still !== state && !visitMayChangeState(name)) throw new Error(`The popup left ${state} (now ${still}) while ${name} was being looked at.`);
+        if (still !== state && !visitMayChangeState(name))
+          throw new Error(`The popup left ${state} (now ${still}) while ${name} was being looked at.`);
         await after?.(popup);
       } finally {
         await popup.close();
@@ -149,7 +177,9 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
     }
     // A link that carries a key on its own: held until the customer says it is theirs.
     if (states.includes('confirm-key')) {
-      await (await browser.context.newPage()).goto(craftedLink(world, world.sim.purchase(VAULT, 'someone@devpay.test'), VAULT));
+      await (
+        await browser.context.newPage()
+      ).goto(craftedLink(world, world.sim.purchase(VAULT, 'someone@devpay.test'), VAULT));
       await scene('confirm-key', VAULT, 'confirm-key', (popup) => answer(popup, VAULT, 'ignore-key'));
     }
     // A key over an hour old: the License Service refuses it, the popup says to get a new one.
@@ -165,7 +195,10 @@ async function inWorld(installed: boolean, states: readonly PopupStateName[], vi
       await buy(VAULT);
       await scene('activating', VAULT, 'in-progress', async (popup) => {
         world.sim.faults.latencyMs = 0;
-        await waitFor(async () => (await productState(popup, VAULT)) === 'activated', { timeoutMs: 30_000, what: 'the slow activation to finish' });
+        await waitFor(async () => (await productState(popup, VAULT)) === 'activated', {
+          timeoutMs: 30_000,
+          what: 'the slow activation to finish',
+        });
       });
     }
   } finally {

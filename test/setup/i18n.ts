@@ -6,13 +6,18 @@
  */
 import { generateChromeMessages, parseMessagesFile } from '@wxt-dev/i18n/build';
 
-const messages = generateChromeMessages(await parseMessagesFile('extension/locales/en.yml')) as Record<string, { message: string }>;
+const messages = generateChromeMessages(await parseMessagesFile('extension/locales/en.yml')) as Record<
+  string,
+  { message: string }
+>;
 
 function getMessage(name: string, substitutions?: string | string[]): string {
   const entry = messages[name];
   if (!entry) return '';
   const subs = typeof substitutions === 'string' ? [substitutions] : (substitutions ?? []);
-  return entry.message.replace(/\$(\$|[1-9])/g, (_, what: string) => (what === '$' ? '$' : (subs[Number(what) - 1] ?? '')));
+  return entry.message.replace(/\$(\$|[1-9])/g, (_, what: string) =>
+    what === '$' ? '$' : (subs[Number(what) - 1] ?? ''),
+  );
 }
 
 const g = globalThis as { chrome?: { i18n?: unknown } };

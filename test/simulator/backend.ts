@@ -74,7 +74,12 @@ export class DevPayBackend {
   newKeyAgeMs = 0;
 
   constructor(products: readonly Product[]) {
-    this.products = products.map((p) => ({ code: p.code, name: p.name, productToken: p.productToken, offeringCode: offeringCodeFor(p.code) }));
+    this.products = products.map((p) => ({
+      code: p.code,
+      name: p.name,
+      productToken: p.productToken,
+      offeringCode: offeringCodeFor(p.code),
+    }));
   }
 
   product(code: string): SimulatedProduct | undefined {
@@ -105,7 +110,12 @@ export class DevPayBackend {
   /** A fresh key, as the purchase confirmation and the activate page hand out: 28 characters, like every known key. */
   newKey(productCode: string, customer: string): ActivationKeyRecord {
     if (!this.product(productCode)) throw new Error(`The simulator has no product ${productCode}.`);
-    const record = { key: randomString(BASE32, 28), productCode, customer, createdAt: this.clock.now() - this.newKeyAgeMs };
+    const record = {
+      key: randomString(BASE32, 28),
+      productCode,
+      customer,
+      createdAt: this.clock.now() - this.newKeyAgeMs,
+    };
     this.keys.set(record.key, record);
     return record;
   }

@@ -44,7 +44,12 @@ export interface LicenseServiceContext {
   signal: AbortSignal;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true, format: true });
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  suppressEmptyNode: true,
+  format: true,
+});
 
 function xml(document: object): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build(document)}`;
@@ -61,7 +66,12 @@ function errorDocument(error: ServiceError, requestId: string): string {
   return xml({
     ErrorResponse: {
       '@_xmlns': NAMESPACE,
-      Error: { Type: error.type ?? (error.status >= 500 ? 'Receiver' : 'Sender'), Code: error.code, Message: error.message, Detail: '' },
+      Error: {
+        Type: error.type ?? (error.status >= 500 ? 'Receiver' : 'Sender'),
+        Code: error.code,
+        Message: error.message,
+        Detail: '',
+      },
       RequestId: requestId,
     },
   });
@@ -82,23 +92,46 @@ const first = (params: URLSearchParams, name: string) => params.get(name);
 /** The service's own checks, in the order a request meets them. */
 function validate(params: URLSearchParams, backend: DevPayBackend): ServiceError | { key: string } {
   const action = first(params, 'Action');
-  if (!action) return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter Action.' };
-  if (action !== ACTION) return { status: 400, code: 'InvalidAction', message: `The action ${action.slice(0, 64)} is not valid for this web service.` };
+  if (!action)
+    return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter Action.' };
+  if (action !== ACTION)
+    return {
+      status: 400,
+      code: 'InvalidAction',
+      message: `The action ${action.slice(0, 64)} is not valid for this web service.`,
+    };
   const version = first(params, 'Version');
-  if (!version) return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter Version.' };
-  if (version !== VERSION) return { status: 400, code: 'NoSuchVersion', message: `The requested version (${version.slice(0, 32)}) of service AmazonLS does not exist.` };
+  if (!version)
+    return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter Version.' };
+  if (version !== VERSION)
+    return {
+      status: 400,
+      code: 'NoSuchVersion',
+      message: `The requested version (${version.slice(0, 32)}) of service AmazonLS does not exist.`,
+    };
   const productToken = first(params, 'ProductToken');
-  if (!productToken) return { status: 400, code: 'MissingProductToken', message: 'The request must contain the parameter ProductToken.' };
+  if (!productToken)
+    return {
+      status: 400,
+      code: 'MissingProductToken',
+      message: 'The request must contain the parameter ProductToken.',
+    };
   const key = first(params, 'ActivationKey');
-  if (!key) return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter ActivationKey.' };
+  if (!key)
+    return { status: 400, code: 'MissingParameter', message: 'The request must contain the parameter ActivationKey.' };
   const product = backend.productByToken(productToken);
   if (!product) return { status: 400, code: 'InvalidProductToken', message: 'The product token is invalid.' };
   const record = backend.keyRecord(key);
   if (!record) return { status: 400, code: 'InvalidActivationKey', message: 'The activation key is invalid.' };
   if (record.productCode !== product.code) {
-    return { status: 400, code: 'IncorrectActivationKey', message: 'The activation key is not valid for this product.' };
+    return {
+      status: 400,
+      code: 'IncorrectActivationKey',
+      message: 'The activation key is not valid for this product.',
+    };
   }
-  if (backend.isExpired(record)) return { status: 400, code: 'ExpiredActivationKey', message: 'The activation key has expired' };
+  if (backend.isExpired(record))
+    return { status: 400, code: 'ExpiredActivationKey', message: 'The activation key has expired' };
   return { key };
 }
 
@@ -106,10 +139,24 @@ function validate(params: URLSearchParams, backend: DevPayBackend): ServiceError
 function answerFault(fault: Fault, res: ServerResponse, requestId: string): { status: number; outcome: string } {
   switch (fault.kind) {
     case '503':
-      sendXml(res, 503, errorDocument({ status: 503, code: 'RequestThrottled', message: 'The request was throttled. Retry later.' }, requestId));
+      sendXml(
+        res,
+        503,
+        errorDocument(
+          { status: 503, code: 'RequestThrottled', message: 'The request was throttled. Retry later.' },
+          requestId,
+        ),
+      );
       return { status: 503, outcome: 'fault:503' };
     case '500':
-      sendXml(res, 500, errorDocument({ status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' }, requestId));
+      sendXml(
+        res,
+        500,
+        errorDocument(
+          { status: 500, code: 'InternalError', message: 'We encountered an internal error. Please try again.' },
+          requestId,
+        ),
+      );
       return { status: 500, outcome: 'fault:500' };
     case 'reset': {
       // A TLS socket cannot send a TCP reset itself; the TCP socket under it can.
@@ -119,16 +166,31 @@ function answerFault(fault: Fault, res: ServerResponse, requestId: string): { st
       return { status: 0, outcome: 'fault:reset' };
     }
     case 'unparsable':
-      sendXml(res, 200, `<?xml version="1.0"?>\n<ActivateDesktopProductResponse xmlns="${NAMESPACE}"><ActivateDesktopProductResult><UserToken>{UserToken}AAAHVXNlclRrbgfO`);
+      sendXml(
+        res,
+        200,
+        `<?xml version="1.0"?>\n<ActivateDesktopProductResponse xmlns="${NAMESPACE}"><ActivateDesktopProductResult><UserToken>{UserToken}AAAHVXNlclRrbgfO`,
+      );
       return { status: 200, outcome: 'fault:unparsable' };
     case 'missing-part': {
-      const parts: Record<string, string> = { UserToken: '{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g', AWSAccessKeyId: 'AKSIMULATORPARTONLY0', SecretAccessKey: 'bm90LWEtcmVhbC1zZWNyZXQtYWNjZXNzLWtleQ==' };
+      const parts: Record<string, string> = {
+        UserToken: '{UserToken}AAAHVXNlclRrbgfOpSykBAXO7g',
+        AWSAccessKeyId: 'AKSIMULATORPARTONLY0',
+        SecretAccessKey: 'bm90LWEtcmVhbC1zZWNyZXQtYWNjZXNzLWtleQ==',
+      };
       delete parts[fault.part];
       sendXml(res, 200, resultDocument(parts, requestId));
       return { status: 200, outcome: `fault:missing-part:${fault.part}` };
     }
     case 'error':
-      sendXml(res, fault.status, errorDocument({ status: fault.status, code: fault.code, message: fault.message ?? `Simulated ${fault.code}.` }, requestId));
+      sendXml(
+        res,
+        fault.status,
+        errorDocument(
+          { status: fault.status, code: fault.code, message: fault.message ?? `Simulated ${fault.code}.` },
+          requestId,
+        ),
+      );
       return { status: fault.status, outcome: fault.code };
   }
   return unreachable(fault);
@@ -139,7 +201,13 @@ function sendXml(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-export async function handleLicenseService(req: IncomingMessage, res: ServerResponse, url: URL, form: URLSearchParams | undefined, ctx: LicenseServiceContext): Promise<void> {
+export async function handleLicenseService(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  form: URLSearchParams | undefined,
+  ctx: LicenseServiceContext,
+): Promise<void> {
   // POST carries the parameters in the body; AWS Query services read both.
   const params = new URLSearchParams(url.search);
   for (const [name, value] of form ?? []) params.append(name, value);
@@ -162,7 +230,9 @@ export async function handleLicenseService(req: IncomingMessage, res: ServerResp
   const finish = (status: number, outcome: string) => {
     entry.status = status;
     entry.outcome = outcome;
-    ctx.log(`License Service ${entry.method} ${url.pathname} key=${keyForLog ? maskIdentifier(keyForLog) : '(none)'} -> ${status || 'reset'} ${outcome} (request id ${requestId})`);
+    ctx.log(
+      `License Service ${entry.method} ${url.pathname} key=${keyForLog ? maskIdentifier(keyForLog) : '(none)'} -> ${status || 'reset'} ${outcome} (request id ${requestId})`,
+    );
   };
 
   if (ctx.faults.latencyMs > 0) {
@@ -192,6 +262,13 @@ export async function handleLicenseService(req: IncomingMessage, res: ServerResp
   }
   const set = ctx.backend.issueCredentials(ctx.backend.keyRecord(checked.key)!);
   requestId = set.requestId;
-  sendXml(res, 200, resultDocument({ UserToken: set.userToken, AWSAccessKeyId: set.accessKeyId, SecretAccessKey: set.secretAccessKey }, requestId));
+  sendXml(
+    res,
+    200,
+    resultDocument(
+      { UserToken: set.userToken, AWSAccessKeyId: set.accessKeyId, SecretAccessKey: set.secretAccessKey },
+      requestId,
+    ),
+  );
   finish(200, 'issued');
 }

@@ -15,7 +15,8 @@ import { DEFAULT_SITE_DOMAIN, startSimulator } from './server.ts';
 function integer(min: number, max: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
     return n;
   };
 }
@@ -29,24 +30,42 @@ function faultSpec(value: string, previous: { fault: Fault; times: number }[]) {
 }
 
 const program = new Command('simulator')
-  .description('A local, faithful stand-in for the DevPay License Service (ls.amazonaws.com) and the purchase pages around it.')
+  .description(
+    'A local, faithful stand-in for the DevPay License Service (ls.amazonaws.com) and the purchase pages around it.',
+  )
   .option('--config <file>', 'vendor configuration whose products it sells', 'shared/config/demo.json')
   .option('--port <port>', 'HTTPS port on 127.0.0.1 and ::1 (0: any free port)', integer(0, 65535), 8443)
   .option('--cert-dir <dir>', 'where to write the certificate PEM for clients', join(tmpdir(), 'devpay-simulator'))
   .option('--latency <ms>', 'delay every License Service answer', integer(0, 600_000), 0)
-  .option('--fault <kind[:count]>', 'fail the next License Service requests: 503, 500, reset, unparsable, missing-part (repeatable)', faultSpec, [])
+  .option(
+    '--fault <kind[:count]>',
+    'fail the next License Service requests: 503, 500, reset, unparsable, missing-part (repeatable)',
+    faultSpec,
+    [],
+  )
   .option('--keys', 'buy every product for the demo customer at start and print the keys')
   .showHelpAfterError();
 
 program.parse();
-const opts = program.opts<{ config: string; port: number; certDir: string; latency: number; fault: { fault: Fault; times: number }[]; keys?: boolean }>();
+const opts = program.opts<{
+  config: string;
+  port: number;
+  certDir: string;
+  latency: number;
+  fault: { fault: Fault; times: number }[];
+  keys?: boolean;
+}>();
 
 let config;
 try {
   const path = resolve(opts.config);
   config = parseVendorConfig(JSON.parse(readFileSync(path, 'utf8')), path);
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `Cannot read the vendor configuration ${opts.config}: ${(error as Error).message}`);
+  console.error(
+    error instanceof ConfigError
+      ? error.message
+      : `Cannot read the vendor configuration ${opts.config}: ${(error as Error).message}`,
+  );
   process.exit(2);
 }
 
@@ -54,10 +73,19 @@ await mkdir(opts.certDir, { recursive: true, mode: 0o700 });
 const time = () => new Date().toISOString().slice(11, 23);
 let sim;
 try {
-  sim = await startSimulator({ config, port: opts.port, certDir: opts.certDir, log: (line) => console.log(`${time()} ${line}`) });
+  sim = await startSimulator({
+    config,
+    port: opts.port,
+    certDir: opts.certDir,
+    log: (line) => console.log(`${time()} ${line}`),
+  });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
-  console.error(code === 'EADDRINUSE' ? `Port ${opts.port} is in use: stop what runs there, or pass --port 0 for any free port.` : `The simulator could not start: ${(error as Error).message}`);
+  console.error(
+    code === 'EADDRINUSE'
+      ? `Port ${opts.port} is in use: stop what runs there, or pass --port 0 for any free port.`
+      : `The simulator could not start: ${(error as Error).message}`,
+  );
   process.exit(1);
 }
 sim.faults.latencyMs = opts.latency;
@@ -71,10 +99,15 @@ const rows: [string, string][] = [
   ['Vendor redirect', sim.redirectUrl],
   ['Browsers need', `--host-resolver-rules="MAP *.${DEFAULT_SITE_DOMAIN} 127.0.0.1" --ignore-certificate-errors`],
 ];
-if (opts.keys) for (const p of sim.products) rows.push([`Key for ${p.name}`, `${sim.purchase(p.code)}   (valid one hour)`]);
-if (sim.faults.pending || opts.latency) rows.push(['Faults', `${sim.faults.pending} queued, ${opts.latency} ms latency`]);
+if (opts.keys)
+  for (const p of sim.products) rows.push([`Key for ${p.name}`, `${sim.purchase(p.code)}   (valid one hour)`]);
+if (sim.faults.pending || opts.latency)
+  rows.push(['Faults', `${sim.faults.pending} queued, ${opts.latency} ms latency`]);
 const width = Math.max(...rows.map(([label]) => label.length)) + 2;
-const lines = [`DevPay simulator for ${config.vendor.name}, on 127.0.0.1 and ::1, port ${sim.port}`, ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`)];
+const lines = [
+  `DevPay simulator for ${config.vendor.name}, on 127.0.0.1 and ::1, port ${sim.port}`,
+  ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`),
+];
 console.log(`${lines.join('\n')}\nPress Ctrl+C to stop.`);
 
 const stop = () => {

@@ -67,7 +67,12 @@ ${body}
 </main></body></html>`;
 }
 
-function send(res: ServerResponse, status: number, html: string, headers: Record<string, string | string[]> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  html: string,
+  headers: Record<string, string | string[]> = {},
+): void {
   res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
   res.end(html);
 }
@@ -120,7 +125,9 @@ export class Pages {
     const id = randomBytes(18).toString('base64url');
     this.sessions.set(id, email);
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    const domain = host.endsWith(`.${this.ctx.origins.cookieDomain}`) ? `; Domain=${this.ctx.origins.cookieDomain}` : '';
+    const domain = host.endsWith(`.${this.ctx.origins.cookieDomain}`)
+      ? `; Domain=${this.ctx.origins.cookieDomain}`
+      : '';
     return `${SESSION_COOKIE}=${id}; Path=/; Secure; HttpOnly; SameSite=Lax${domain}`;
   }
 
@@ -140,14 +147,24 @@ export class Pages {
     const { backend } = this.ctx;
     if (url.pathname === PURCHASE_PATH && req.method === 'GET') {
       const product = backend.productByOffering(url.searchParams.get('offeringCode') ?? '');
-      if (!product) return send(res, 404, layout('Offer not found', brand, '<h1>This offer does not exist</h1><p>Check the purchase link.</p>'));
+      if (!product)
+        return send(
+          res,
+          404,
+          layout('Offer not found', brand, '<h1>This offer does not exist</h1><p>Check the purchase link.</p>'),
+        );
       return send(res, 200, this.orderPage(product, this.customerOf(req) ?? DEFAULT_CUSTOMER));
     }
     if (url.pathname === PURCHASE_PATH && req.method === 'POST') {
       const product = backend.productByOffering(form?.get('offeringCode') ?? '');
       const email = Pages.emailFrom(form);
       if (!product) return send(res, 400, layout('Offer not found', brand, '<h1>This offer does not exist</h1>'));
-      if (!email) return send(res, 400, this.orderPage(product, DEFAULT_CUSTOMER, 'Enter the e-mail address of your Amazon account.'));
+      if (!email)
+        return send(
+          res,
+          400,
+          this.orderPage(product, DEFAULT_CUSTOMER, 'Enter the e-mail address of your Amazon account.'),
+        );
       const record = backend.purchase(product.code, email);
       const orderId = randomBytes(12).toString('base64url');
       this.orders.set(orderId, { key: record.key, productCode: product.code });
@@ -306,10 +323,20 @@ ${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
     const productPage = /^\/products\/([A-Za-z0-9]{1,32})$/.exec(url.pathname);
     const product = productPage ? backend.product(productPage[1]!) : undefined;
     if (product) {
-      return send(res, 200, layout(product.name, brand, `<h1>${escapeHtml(product.name)}</h1><p><a href="${escapeHtml(this.purchaseUrl(product))}">Buy ${escapeHtml(product.name)}</a></p>`));
+      return send(
+        res,
+        200,
+        layout(
+          product.name,
+          brand,
+          `<h1>${escapeHtml(product.name)}</h1><p><a href="${escapeHtml(this.purchaseUrl(product))}">Buy ${escapeHtml(product.name)}</a></p>`,
+        ),
+      );
     }
     if (url.pathname === '/') {
-      const list = backend.products.map((p) => `<li><a href="${escapeHtml(this.purchaseUrl(p))}">Buy ${escapeHtml(p.name)}</a></li>`).join('');
+      const list = backend.products
+        .map((p) => `<li><a href="${escapeHtml(this.purchaseUrl(p))}">Buy ${escapeHtml(p.name)}</a></li>`)
+        .join('');
       return send(res, 200, layout(brand, brand, `<h1>${escapeHtml(brand)}</h1><ul>${list}</ul>`));
     }
     return notFound(res, brand);

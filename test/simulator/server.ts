@@ -18,7 +18,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VendorConfig } from '../../shared/config.ts';
-import { DEFAULT_CUSTOMER, DevPayBackend, type IssuedCredentials, type SimulatedClock, type SimulatedProduct } from './backend.ts';
+import {
+  DEFAULT_CUSTOMER,
+  DevPayBackend,
+  type IssuedCredentials,
+  type SimulatedClock,
+  type SimulatedProduct,
+} from './backend.ts';
 import { makeThrowAwayCertificate } from './certificate.ts';
 import { FaultPlan } from './faults.ts';
 import { handleLicenseService, type LicenseServiceRequest } from './license-service.ts';
@@ -92,7 +98,10 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams | 'too-large'> 
 
 async function listenOn(server: Server, port: number, host: string): Promise<void> {
   server.listen(port, host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([error]) => Promise.reject(error as Error)),
+  ]);
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
@@ -102,9 +111,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const faults = new FaultPlan();
   const requests: LicenseServiceRequest[] = [];
   const closing = new AbortController();
-  const hostnames = { portal: `aws-portal.${domain}`, www: `www.${domain}`, vendor: `vendor.${domain}`, hostile: `hostile.${domain}` };
+  const hostnames = {
+    portal: `aws-portal.${domain}`,
+    www: `www.${domain}`,
+    vendor: `vendor.${domain}`,
+    hostile: `hostile.${domain}`,
+  };
 
-  const certificate = await makeThrowAwayCertificate(['localhost', `*.${domain}`, `ls.${domain}`, ...Object.values(hostnames)]);
+  const certificate = await makeThrowAwayCertificate([
+    'localhost',
+    `*.${domain}`,
+    `ls.${domain}`,
+    ...Object.values(hostnames),
+  ]);
   const ownCertDir = options.certDir === undefined;
   const certDir = options.certDir ?? (await mkdtemp(join(tmpdir(), 'devpay-simulator-')));
   await mkdir(certDir, { recursive: true });
@@ -138,12 +157,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const servers: Server[] = [];
   const newServer = () => {
-    const server = createServer({ cert: certificate.certPem, key: certificate.keyPem, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
-      handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-        else res.destroy();
-      });
-    });
+    const server = createServer(
+      { cert: certificate.certPem, key: certificate.keyPem, requestTimeout: 15_000, headersTimeout: 10_000 },
+      (req, res) => {
+        handle(req, res).catch(() => {
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy();
+        });
+      },
+    );
     servers.push(server);
     return server;
   };
@@ -172,7 +194,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const pages = new Pages({
     backend,
     vendorName: options.config.vendor.name,
-    origins: { portal: origin(hostnames.portal), www: origin(hostnames.www), vendor: origin(hostnames.vendor), redirectUrl, cookieDomain: domain },
+    origins: {
+      portal: origin(hostnames.portal),
+      www: origin(hostnames.www),
+      vendor: origin(hostnames.vendor),
+      redirectUrl,
+      cookieDomain: domain,
+    },
   });
 
   let closed: Promise<void> | undefined;

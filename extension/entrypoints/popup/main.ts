@@ -4,7 +4,12 @@
  */
 import * as v from 'valibot';
 import { browser } from 'wxt/browser';
-import { PopupStateSchema, StateChangedSchema, type PopupRequest, type PopupState } from '../../lib/runtime-messages.ts';
+import {
+  PopupStateSchema,
+  StateChangedSchema,
+  type PopupRequest,
+  type PopupState,
+} from '../../lib/runtime-messages.ts';
 import { t } from '../../lib/strings.ts';
 import { describeChanges, renderPopup, type PopupAction, type ViewHandlers } from './view.ts';
 import { showSiteAccess } from './site-access-view.ts';

@@ -23,18 +23,33 @@ const RESULT_KEYS = {
   timeout: 'pairing.timeout',
 } as const satisfies Record<(PairingResult & { ok: false })['reason'] | 'ok', MessageKey>;
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string> = {},
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   if (text !== undefined) node.textContent = text;
   return node;
 }
 
-export function mountPairing(parent: HTMLElement, port: number, storage: PairingStorageArea = browser.storage.local): void {
+export function mountPairing(
+  parent: HTMLElement,
+  port: number,
+  storage: PairingStorageArea = browser.storage.local,
+): void {
   const section = element('section', { id: 'pairing', 'aria-labelledby': 'pairing-heading' });
   const status = element('p', { id: 'pairing-status' });
   const form = element('form');
-  const input = element('input', { id: 'pairing-code', 'data-focus': 'pairing-code', autocomplete: 'off', spellcheck: 'false', maxlength: '16', 'aria-describedby': 'pairing-status' });
+  const input = element('input', {
+    id: 'pairing-code',
+    'data-focus': 'pairing-code',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    maxlength: '16',
+    'aria-describedby': 'pairing-status',
+  });
   const button = element('button', { id: 'pair', type: 'submit', 'data-focus': 'pair' }, t('pairing.button'));
   const result = element('p', { id: 'pairing-result', role: 'status' });
   form.append(element('label', { for: 'pairing-code' }, t('pairing.label')), input, button);

@@ -4,7 +4,13 @@
  *   #site-access[data-state=granted|missing], button[data-action=grant-site-access], #site-access-result.
  */
 import { browser } from 'wxt/browser';
-import { checkSiteAccess, requestSiteAccess, siteAccessOrigins, type PermissionsLike, type SiteAccess } from '../../lib/site-access.ts';
+import {
+  checkSiteAccess,
+  requestSiteAccess,
+  siteAccessOrigins,
+  type PermissionsLike,
+  type SiteAccess,
+} from '../../lib/site-access.ts';
 import { t } from '../../lib/strings.ts';
 import { h } from './view.ts';
 
@@ -18,9 +24,16 @@ export async function showSiteAccess(section: HTMLElement): Promise<void> {
     section.hidden = access === 'granted';
     section.replaceChildren();
     if (access === 'granted') return;
-    const grant = h('button', { type: 'button', class: 'primary', 'data-action': 'grant-site-access' }, t('siteAccess.grant'));
+    const grant = h(
+      'button',
+      { type: 'button', class: 'primary', 'data-action': 'grant-site-access' },
+      t('siteAccess.grant'),
+    );
     // permissions.request must run straight from the click, not after an await.
-    grant.addEventListener('click', () => void requestSiteAccess(permissions, origins).then((now) => draw(now, now === 'missing')));
+    grant.addEventListener(
+      'click',
+      () => void requestSiteAccess(permissions, origins).then((now) => draw(now, now === 'missing')),
+    );
     section.append(
       h('h2', { id: 'site-access-heading' }, t('siteAccess.heading')),
       h('p', {}, t('siteAccess.explain', { vendor: config.vendorName })),

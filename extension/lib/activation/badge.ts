@@ -11,9 +11,17 @@ export interface Badge {
   title: string;
 }
 
-export const BADGE_COLOURS: Record<Exclude<Badge['text'], ''>, string> = { '!': '#8a1c1c', '…': '#44546a', '✓': '#1d5e2a' };
+export const BADGE_COLOURS: Record<Exclude<Badge['text'], ''>, string> = {
+  '!': '#8a1c1c',
+  '…': '#44546a',
+  '✓': '#1d5e2a',
+};
 
-export function badgeFor(attempts: Iterable<Attempt>, lastActivated: string | null, nameOf: (slot: Slot) => string): Badge {
+export function badgeFor(
+  attempts: Iterable<Attempt>,
+  lastActivated: string | null,
+  nameOf: (slot: Slot) => string,
+): Badge {
   const all = [...attempts];
   const attention = all.find((a) => a.phase !== 'in-progress');
   const busy = all.find((a) => a.phase === 'in-progress');

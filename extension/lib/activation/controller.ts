@@ -85,7 +85,12 @@ export class ActivationController {
       const asked = incoming.trust === 'trusted' ? this.slotAskingAbout(incoming.key) : undefined;
       if (asked === undefined) return 'repeat';
       const held = this.keys.get(asked);
-      if (held) this.keys.hold(asked, { ...held, keySource: 'key-page', ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}) });
+      if (held)
+        this.keys.hold(asked, {
+          ...held,
+          keySource: 'key-page',
+          ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}),
+        });
       await this.activate(asked, false, 'page');
       return 'started';
     }
@@ -110,12 +115,24 @@ export class ActivationController {
       ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}),
     });
     if (incoming.trust === 'needs-confirmation') {
-      this.attempts.set(slot, { product: slot, phase: 'confirm-key', capturedAt: incoming.capturedAt, error: null, route: null });
+      this.attempts.set(slot, {
+        product: slot,
+        phase: 'confirm-key',
+        capturedAt: incoming.capturedAt,
+        error: null,
+        route: null,
+      });
       this.notify(attentionNotification(slot, this.nameOf(slot), 'confirm-key'));
       this.changed();
       return 'held';
     }
-    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: incoming.capturedAt, error: null, route: null });
+    this.attempts.set(slot, {
+      product: slot,
+      phase: 'in-progress',
+      capturedAt: incoming.capturedAt,
+      error: null,
+      route: null,
+    });
     this.changed();
     await this.activate(slot, false, 'page');
     return 'started';
@@ -218,7 +235,8 @@ export class ActivationController {
 
   /** The slot whose held key is waiting for the customer's confirmation and is this key, if any. */
   private slotAskingAbout(key: string): Slot | undefined {
-    for (const [slot, held] of this.keys.entries()) if (held.key === key && this.attempts.get(slot)?.phase === 'confirm-key') return slot;
+    for (const [slot, held] of this.keys.entries())
+      if (held.key === key && this.attempts.get(slot)?.phase === 'confirm-key') return slot;
     return undefined;
   }
 
@@ -237,7 +255,13 @@ export class ActivationController {
       this.expireKey(slot);
       return;
     }
-    this.attempts.set(slot, { product: slot, phase: 'in-progress', capturedAt: held.capturedAt, error: null, route: null });
+    this.attempts.set(slot, {
+      product: slot,
+      phase: 'in-progress',
+      capturedAt: held.capturedAt,
+      error: null,
+      route: null,
+    });
     this.changed();
     const request: Request = {
       type: 'activate',
@@ -306,7 +330,13 @@ export class ActivationController {
     this.fail(slot, outcome.phase, outcome.error, by);
   }
 
-  private fail(slot: Slot, phase: FailedPhase, error: AttemptError, by: 'page' | 'customer', route: HostRoute | null = null): void {
+  private fail(
+    slot: Slot,
+    phase: FailedPhase,
+    error: AttemptError,
+    by: 'page' | 'customer',
+    route: HostRoute | null = null,
+  ): void {
     const current = this.attempts.get(slot);
     this.attempts.set(slot, { product: slot, phase, capturedAt: current?.capturedAt ?? this.now(), error, route });
     // The customer who just clicked in the popup sees the result there; a page's key gets a notification.
@@ -329,14 +359,16 @@ export class ActivationController {
     // A key nobody confirmed just goes: "get a new key" would be wrong advice for a key that may not be the customer's.
     if (attempt?.phase === 'confirm-key') this.attempts.delete(slot);
     // An activation under way ends on its own (the host refuses old keys).
-    else if (attempt && attempt.phase !== 'in-progress') this.attempts.set(slot, { ...attempt, phase: 'failed', error: LOCAL_ERRORS.keyExpired() });
+    else if (attempt && attempt.phase !== 'in-progress')
+      this.attempts.set(slot, { ...attempt, phase: 'failed', error: LOCAL_ERRORS.keyExpired() });
     this.changed();
   }
 
   /** Drops keys whose hour is over and repeat markers that no longer matter. */
   private sweep(): void {
     const now = this.now();
-    for (const [slot, held] of this.keys.entries()) if (!isWithinKeyLifetime(held.capturedAt, now)) this.expireKey(slot);
+    for (const [slot, held] of this.keys.entries())
+      if (!isWithinKeyLifetime(held.capturedAt, now)) this.expireKey(slot);
     this.seen.sweep(now);
   }
 
@@ -380,7 +412,8 @@ export class ActivationController {
     for (const attempt of data.attempts) {
       if (attempt.product !== null && !this.product(attempt.product)) continue;
       // The worker stopped while the host was working: the outcome is unknown, the key still held.
-      const restored: Attempt = attempt.phase === 'in-progress' ? { ...attempt, phase: 'failed', error: LOCAL_ERRORS.interrupted() } : attempt;
+      const restored: Attempt =
+        attempt.phase === 'in-progress' ? { ...attempt, phase: 'failed', error: LOCAL_ERRORS.interrupted() } : attempt;
       this.attempts.set(attempt.product, restored);
     }
     for (const [storageKey, held] of Object.entries(data.keys)) {

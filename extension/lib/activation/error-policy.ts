@@ -5,7 +5,12 @@
  */
 import type { ErrorCode, ErrorReply } from '../../../shared/messages.ts';
 import { HostUnavailableError } from '../host-transport.ts';
-import { MAX_ERROR_MESSAGE_LENGTH, type AttemptError, type HostUnavailableReason, type NextStep } from '../runtime-messages.ts';
+import {
+  MAX_ERROR_MESSAGE_LENGTH,
+  type AttemptError,
+  type HostUnavailableReason,
+  type NextStep,
+} from '../runtime-messages.ts';
 import { STRINGS } from '../strings.ts';
 import type { FailedPhase } from './attempt.ts';
 
@@ -53,10 +58,22 @@ const ERROR_HANDLING: Record<ErrorCode, Handling> = {
 
 /** The extension's own errors, as the popup shows them. */
 export const LOCAL_ERRORS = {
-  badReply: (code: 'HOST_BAD_REPLY' | 'INTERNAL' = 'HOST_BAD_REPLY'): AttemptError => ({ code, message: STRINGS.localError.badReply, nextStep: 'retry' }),
-  keyExpired: (): AttemptError => ({ code: 'KEY_EXPIRED_LOCAL', message: STRINGS.localError.keyExpired, nextStep: 'new-key' }),
+  badReply: (code: 'HOST_BAD_REPLY' | 'INTERNAL' = 'HOST_BAD_REPLY'): AttemptError => ({
+    code,
+    message: STRINGS.localError.badReply,
+    nextStep: 'retry',
+  }),
+  keyExpired: (): AttemptError => ({
+    code: 'KEY_EXPIRED_LOCAL',
+    message: STRINGS.localError.keyExpired,
+    nextStep: 'new-key',
+  }),
   /** The worker stopped while the host was working: the outcome is unknown, the key still held. */
-  interrupted: (): AttemptError => ({ code: 'INTERRUPTED', message: STRINGS.localError.interrupted, nextStep: 'retry' }),
+  interrupted: (): AttemptError => ({
+    code: 'INTERRUPTED',
+    message: STRINGS.localError.interrupted,
+    nextStep: 'retry',
+  }),
 };
 
 function clip(text: string): string {
@@ -66,7 +83,12 @@ function clip(text: string): string {
 /** The host refused the key. */
 export function refusalOutcome(reply: ErrorReply): Outcome & { keepKey: boolean } {
   const { phase, keepKey, nextStep, hostUnreachable } = ERROR_HANDLING[reply.code];
-  return { phase, keepKey, error: { code: reply.code, message: clip(reply.message), nextStep }, ...(hostUnreachable ? { hostUnreachable } : {}) };
+  return {
+    phase,
+    keepKey,
+    error: { code: reply.code, message: clip(reply.message), nextStep },
+    ...(hostUnreachable ? { hostUnreachable } : {}),
+  };
 }
 
 /** The request never got an answer (`error` is what the transport threw). */
@@ -75,8 +97,16 @@ export function unreachableOutcome(error: unknown): Outcome {
   const hostUnreachable = error.reason;
   // The host exists but did not answer: the key stays for a Retry.
   if (error.reason === 'timeout') {
-    return { phase: 'failed', error: { code: 'HOST_TIMEOUT', message: STRINGS.localError.timeout, nextStep: 'retry' }, hostUnreachable };
+    return {
+      phase: 'failed',
+      error: { code: 'HOST_TIMEOUT', message: STRINGS.localError.timeout, nextStep: 'retry' },
+      hostUnreachable,
+    };
   }
   const nextStep: NextStep = error.reason === 'protocol-mismatch' ? 'update' : 'install';
-  return { phase: 'fallback', error: { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable(error.reason), nextStep }, hostUnreachable };
+  return {
+    phase: 'fallback',
+    error: { code: 'HOST_UNAVAILABLE', message: STRINGS.hostUnavailable(error.reason), nextStep },
+    hostUnreachable,
+  };
 }

@@ -49,7 +49,12 @@ export class HostStatus {
 
   activated(code: string, activatedAt: string, accessKeyId: string, route: HostRoute | null): void {
     // The host clears a pending reactivation once a new set is stored.
-    this.statuses.set(code, { state: 'activated', activatedAt, accessKeyId: maskIdentifier(accessKeyId), reactivationPendingUntil: null });
+    this.statuses.set(code, {
+      state: 'activated',
+      activatedAt,
+      accessKeyId: maskIdentifier(accessKeyId),
+      reactivationPendingUntil: null,
+    });
     if (route) this.activatedVia.set(code, route);
     else this.activatedVia.delete(code);
   }
@@ -62,7 +67,10 @@ export class HostStatus {
   async check({ transport, client, newId }: HostCheck): Promise<void> {
     try {
       const hello = await transport.request({ type: 'hello', id: newId(), protocol: PROTOCOL_VERSION, client });
-      if (hello.type !== 'hello') throw new HostUnavailableError(hello.type === 'error' && hello.code === 'CALLER_NOT_ALLOWED' ? 'forbidden' : 'bad-reply');
+      if (hello.type !== 'hello')
+        throw new HostUnavailableError(
+          hello.type === 'error' && hello.code === 'CALLER_NOT_ALLOWED' ? 'forbidden' : 'bad-reply',
+        );
       const statusId = newId();
       const status = await transport.request({ type: 'status', id: statusId });
       if (status.type !== 'status') throw new HostUnavailableError('bad-reply');
@@ -72,7 +80,8 @@ export class HostStatus {
         if (!this.isOurs(p.code)) continue;
         // Forgotten or re-activated elsewhere since: how this browser activated it no longer says anything.
         const known = this.statuses.get(p.code);
-        if (p.state !== 'activated' || (known?.activatedAt && known.activatedAt !== p.activatedAt)) this.activatedVia.delete(p.code);
+        if (p.state !== 'activated' || (known?.activatedAt && known.activatedAt !== p.activatedAt))
+          this.activatedVia.delete(p.code);
         this.statuses.set(p.code, {
           state: p.state,
           activatedAt: p.activatedAt,
@@ -86,12 +95,22 @@ export class HostStatus {
   }
 
   toStored() {
-    return { statuses: Object.fromEntries(this.statuses), activatedVia: Object.fromEntries(this.activatedVia), host: this.view };
+    return {
+      statuses: Object.fromEntries(this.statuses),
+      activatedVia: Object.fromEntries(this.activatedVia),
+      host: this.view,
+    };
   }
 
-  restore(stored: { statuses: Record<string, LastKnownStatus>; activatedVia: Record<string, HostRoute>; host?: HostView | undefined }): void {
-    for (const [code, status] of Object.entries(stored.statuses)) if (this.isOurs(code)) this.statuses.set(code, status);
-    for (const [code, route] of Object.entries(stored.activatedVia)) if (this.isOurs(code)) this.activatedVia.set(code, route);
+  restore(stored: {
+    statuses: Record<string, LastKnownStatus>;
+    activatedVia: Record<string, HostRoute>;
+    host?: HostView | undefined;
+  }): void {
+    for (const [code, status] of Object.entries(stored.statuses))
+      if (this.isOurs(code)) this.statuses.set(code, status);
+    for (const [code, route] of Object.entries(stored.activatedVia))
+      if (this.isOurs(code)) this.activatedVia.set(code, route);
     // A check the stopped worker never finished.
     if (stored.host) this.view = stored.host.state === 'checking' ? { ...stored.host, state: 'unknown' } : stored.host;
   }

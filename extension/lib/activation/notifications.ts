@@ -13,11 +13,20 @@ export interface Notification {
 }
 
 export function activatedNotification(code: string, name: string): Notification {
-  return { id: `devpay-activated-${code}`, title: STRINGS.notification.activatedTitle(name), message: STRINGS.notification.activatedBody(name) };
+  return {
+    id: `devpay-activated-${code}`,
+    title: STRINGS.notification.activatedTitle(name),
+    message: STRINGS.notification.activatedBody(name),
+  };
 }
 
 /** `confirm-key`: a link's key waits for the customer; otherwise the attempt ended in `phase`, saying `message`. */
-export function attentionNotification(slot: Slot, name: string, phase: FailedPhase | 'confirm-key', message = ''): Notification {
+export function attentionNotification(
+  slot: Slot,
+  name: string,
+  phase: FailedPhase | 'confirm-key',
+  message = '',
+): Notification {
   const body =
     phase === 'confirm-key'
       ? STRINGS.notification.confirmKeyBody
@@ -26,5 +35,9 @@ export function attentionNotification(slot: Slot, name: string, phase: FailedPha
         : phase === 'fallback'
           ? STRINGS.notification.fallbackBody
           : STRINGS.notification.failedBody(message);
-  return { id: `devpay-attention-${slot ?? 'unknown'}`, title: STRINGS.notification.attentionTitle(name), message: body };
+  return {
+    id: `devpay-attention-${slot ?? 'unknown'}`,
+    title: STRINGS.notification.attentionTitle(name),
+    message: body,
+  };
 }

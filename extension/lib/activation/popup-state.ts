@@ -34,13 +34,23 @@ export function popupState(facts: PopupFacts): PopupState {
   };
 }
 
-function productView({ attempts, keys, host, nameOf }: PopupFacts, slot: Slot, homepage: string | undefined): ProductView {
+function productView(
+  { attempts, keys, host, nameOf }: PopupFacts,
+  slot: Slot,
+  homepage: string | undefined,
+): ProductView {
   const attempt = attempts.get(slot);
   const held = keys.get(slot);
   const status = slot === null ? undefined : host.statuses.get(slot);
   const state = attempt?.phase ?? status?.state ?? 'unknown';
   const route: KeyRoute | null =
-    state === 'fallback' ? 'paste' : attempt ? attempt.route : state === 'activated' && slot !== null ? (host.activatedVia.get(slot) ?? null) : null;
+    state === 'fallback'
+      ? 'paste'
+      : attempt
+        ? attempt.route
+        : state === 'activated' && slot !== null
+          ? (host.activatedVia.get(slot) ?? null)
+          : null;
   return {
     code: slot,
     name: nameOf(slot),

@@ -46,7 +46,10 @@ export class SessionStore {
     } catch {
       return null;
     }
-    const parsed = v.safeParse(SessionStateSchema, { ...(stored[SESSION_KEYS.state] as object | undefined), keys: stored[SESSION_KEYS.keys] ?? {} });
+    const parsed = v.safeParse(SessionStateSchema, {
+      ...(stored[SESSION_KEYS.state] as object | undefined),
+      keys: stored[SESSION_KEYS.keys] ?? {},
+    });
     return parsed.success ? parsed.output : null;
   }
 

@@ -11,7 +11,11 @@
  *   page, or this code would not run).
  * - Two different keys: none.
  */
-import { ACTIVATION_KEY_MAX_LENGTH, ACTIVATION_KEY_MIN_LENGTH, ACTIVATION_KEY_PATTERN } from '../../../shared/activation-key.ts';
+import {
+  ACTIVATION_KEY_MAX_LENGTH,
+  ACTIVATION_KEY_MIN_LENGTH,
+  ACTIVATION_KEY_PATTERN,
+} from '../../../shared/activation-key.ts';
 
 export type FindResult =
   | { found: true; key: string; how: 'labelled' | 'lone' }
@@ -19,8 +23,9 @@ export type FindResult =
 
 // Zero-width, bidi and other invisible format characters a page may put in or around a key.
 // Each of them is removed on its own, so the joiner and variation selectors in the class are meant.
-// oxlint-disable-next-line no-misleading-character-class
-const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
+const INVISIBLE =
+  // oxlint-disable-next-line no-misleading-character-class
+  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/gu;
 // Any other space (NBSP, thin space, ...) reads as a space.
 const ODD_SPACE = /[\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/gu;
 /** "Activation Key", "activation-key", "Your key", "Key": never a key inside a longer word ("keyboard"). */
@@ -31,10 +36,28 @@ const LONG_TOKEN = new RegExp(`[\\p{L}\\p{N}]{${ACTIVATION_KEY_MIN_LENGTH},}`, '
 /** Groups of a key written for reading: 2 to 10 upper-case letters and digits, each separated by one space or dash. */
 const GROUPED = /[A-Z0-9]{2,10}(?:[ -][A-Z0-9]{2,10}){1,14}(?![A-Za-z0-9])/y;
 /** Words that may stand between a label and its key: "Your activation key is: ...". */
-const FILLER = new Set(['is', 'was', 'are', 'below', 'here', 'reads', 'your', 'the', 'for', 'this', 'purchase', 'order', 'new', 'product', 'application', 'app']);
+const FILLER = new Set([
+  'is',
+  'was',
+  'are',
+  'below',
+  'here',
+  'reads',
+  'your',
+  'the',
+  'for',
+  'this',
+  'purchase',
+  'order',
+  'new',
+  'product',
+  'application',
+  'app',
+]);
 const MAX_LABEL_GAP = 80;
 /** A long string that another label announces ("Order ID: ...") is that, not a key. */
-const OTHER_LABEL = /(?:order|transaction|reference|request|invoice|subscription|account|customer|confirmation|tracking|payment|offer(?:ing)?|promo|serial)\b|\b(?:id|number|no|nr|ref|code)\b|#/i;
+const OTHER_LABEL =
+  /(?:order|transaction|reference|request|invoice|subscription|account|customer|confirmation|tracking|payment|offer(?:ing)?|promo|serial)\b|\b(?:id|number|no|nr|ref|code)\b|#/i;
 const OTHER_LABEL_REACH = 40;
 
 /** What the page shows, reduced to what matters for keys: invisible characters gone, spaces plain. */
@@ -115,7 +138,8 @@ export function pickKeyFromText(raw: string): FindResult {
   if (only !== undefined) return { found: true, key: only, how: 'labelled' };
 
   const lone = new Set<string>();
-  for (const m of text.matchAll(LONG_TOKEN)) if (isLoneKeyShape(m[0]) && !announcedAsSomethingElse(text, m.index)) lone.add(m[0]);
+  for (const m of text.matchAll(LONG_TOKEN))
+    if (isLoneKeyShape(m[0]) && !announcedAsSomethingElse(text, m.index)) lone.add(m[0]);
   if (lone.size > 1) return { found: false, reason: 'ambiguous' };
   const [single] = lone;
   return single !== undefined ? { found: true, key: single, how: 'lone' } : { found: false, reason: 'no-key' };
@@ -130,6 +154,7 @@ export function rangesThatMatter(text: string): { start: number; end: number }[]
     ranges.push({ start: m.index, end: Math.min(text.length, end + MAX_LABEL_GAP + ACTIVATION_KEY_MAX_LENGTH * 2) });
   }
   // Longer runs too: a hidden tail may be all that makes a shown key look too long.
-  for (const m of text.matchAll(LONG_TOKEN)) if (m[0].length <= ACTIVATION_KEY_MAX_LENGTH * 4) ranges.push({ start: m.index, end: m.index + m[0].length });
+  for (const m of text.matchAll(LONG_TOKEN))
+    if (m[0].length <= ACTIVATION_KEY_MAX_LENGTH * 4) ranges.push({ start: m.index, end: m.index + m[0].length });
   return ranges;
 }

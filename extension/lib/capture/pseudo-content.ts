@@ -71,7 +71,10 @@ export function generatedText(el: Element, content: string): string {
   const part = /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|attr\(\s*([\w-]+)\s*\)/g;
   for (const m of content.matchAll(part)) {
     if (m[3] !== undefined) text += el.getAttribute(m[3]) ?? '';
-    else text += (m[1] ?? m[2] ?? '').replace(/\\([0-9a-fA-F]{1,6})\s?/g, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16))).replace(/\\(.)/g, '$1');
+    else
+      text += (m[1] ?? m[2] ?? '')
+        .replace(/\\([0-9a-fA-F]{1,6})\s?/g, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16)))
+        .replace(/\\(.)/g, '$1');
   }
   return text;
 }

@@ -50,18 +50,101 @@ export const openShadowRootOnly: ShadowRootOf = (el) => el.shadowRoot;
 
 /** Never shown as page text, or typed into by the customer. Frames run their own copy of the capture script. */
 const SKIPPED_ELEMENTS = new Set([
-  'script', 'style', 'template', 'noscript', 'head', 'title', 'meta', 'link', 'textarea', 'select', 'option',
-  'optgroup', 'datalist', 'iframe', 'frame', 'frameset', 'object', 'embed', 'canvas', 'video', 'audio', 'svg', 'math',
+  'script',
+  'style',
+  'template',
+  'noscript',
+  'head',
+  'title',
+  'meta',
+  'link',
+  'textarea',
+  'select',
+  'option',
+  'optgroup',
+  'datalist',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'canvas',
+  'video',
+  'audio',
+  'svg',
+  'math',
 ]);
 /** Inputs whose value a page may show as read-only text (a key box to copy from). */
 const TEXT_INPUT_TYPES = new Set(['', 'text']);
 /** Elements that may host a shadow root (attachShadow refuses others); custom elements have a dash. */
-const SHADOW_HOSTS = new Set(['article', 'aside', 'blockquote', 'body', 'div', 'footer', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'main', 'nav', 'p', 'section', 'span']);
+const SHADOW_HOSTS = new Set([
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'div',
+  'footer',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'header',
+  'main',
+  'nav',
+  'p',
+  'section',
+  'span',
+]);
 /** Boxes that are blocks, cells or rows unless a style says otherwise (the browser's default style sheet). */
 const BLOCK_BY_DEFAULT = new Set([
-  'address', 'article', 'aside', 'blockquote', 'body', 'caption', 'center', 'dd', 'details', 'dialog', 'dir', 'div', 'dl', 'dt',
-  'fieldset', 'figcaption', 'figure', 'footer', 'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hgroup', 'hr', 'legend',
-  'li', 'main', 'menu', 'nav', 'ol', 'p', 'pre', 'section', 'summary', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'tr', 'ul',
+  'address',
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'caption',
+  'center',
+  'dd',
+  'details',
+  'dialog',
+  'dir',
+  'div',
+  'dl',
+  'dt',
+  'fieldset',
+  'figcaption',
+  'figure',
+  'footer',
+  'form',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'header',
+  'hgroup',
+  'hr',
+  'legend',
+  'li',
+  'main',
+  'menu',
+  'nav',
+  'ol',
+  'p',
+  'pre',
+  'section',
+  'summary',
+  'table',
+  'tbody',
+  'td',
+  'tfoot',
+  'th',
+  'thead',
+  'tr',
+  'ul',
 ]);
 const INLINE_BLOCK_BY_DEFAULT = new Set(['button', 'img', 'meter', 'progress']);
 
@@ -89,7 +172,8 @@ export function settleEdge(piece: Piece, view: Window): void {
 export function transformed(text: string, how: string): string {
   if (how === 'uppercase') return text.toUpperCase();
   if (how === 'lowercase') return text.toLowerCase();
-  if (how === 'capitalize') return text.replace(/(^|[^\p{L}\p{N}])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
+  if (how === 'capitalize')
+    return text.replace(/(^|[^\p{L}\p{N}])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase());
   return text;
 }
 
@@ -102,7 +186,12 @@ type Frame = { node: Node; piece?: undefined } | { piece: Piece };
  * where it matters. Pseudo-elements are asked for only where a style sheet
  * gives some element generated text.
  */
-export function collectText(doc: Document, limits: FinderLimits, overTime: () => boolean, shadowRootOf: ShadowRootOf = openShadowRootOnly): Collected {
+export function collectText(
+  doc: Document,
+  limits: FinderLimits,
+  overTime: () => boolean,
+  shadowRootOf: ShadowRootOf = openShadowRootOnly,
+): Collected {
   const view = doc.defaultView;
   const root = doc.body ?? doc.documentElement;
   const pieces: Piece[] = [];
@@ -119,7 +208,9 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
   const generated = (el: Element, which: '::before' | '::after'): Piece | undefined => {
     const style = view.getComputedStyle(el, which);
     const text = generatedText(el, style.content);
-    return text ? { text: transformed(cleanText(text), style.textTransform), source: { kind: 'pseudo', el, which } } : undefined;
+    return text
+      ? { text: transformed(cleanText(text), style.textTransform), source: { kind: 'pseudo', el, which } }
+      : undefined;
   };
 
   while (stack.length > 0) {
@@ -137,7 +228,8 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
         if (data.length > 0) pieces.push(SPACE);
         continue;
       }
-      if (!add({ text: cleanText(data), source: { kind: 'text', node: node as Text } })) return { pieces, complete: false };
+      if (!add({ text: cleanText(data), source: { kind: 'text', node: node as Text } }))
+        return { pieces, complete: false };
       continue;
     }
     if (node.nodeType !== Node.ELEMENT_NODE) continue;
@@ -156,9 +248,11 @@ export function collectText(doc: Document, limits: FinderLimits, overTime: () =>
     if (name === 'input') {
       // Only a read-only (or disabled) text box shows a value the customer did not type.
       const input = el as HTMLInputElement;
-      if (!TEXT_INPUT_TYPES.has(input.getAttribute('type')?.toLowerCase() ?? '') || !(input.readOnly || input.disabled)) continue;
+      if (!TEXT_INPUT_TYPES.has(input.getAttribute('type')?.toLowerCase() ?? '') || !(input.readOnly || input.disabled))
+        continue;
       pieces.push(BREAK);
-      if (!add({ text: cleanText(input.value), source: { kind: 'input', el: input } })) return { pieces, complete: false };
+      if (!add({ text: cleanText(input.value), source: { kind: 'input', el: input } }))
+        return { pieces, complete: false };
       pieces.push(BREAK);
       continue;
     }

@@ -4,7 +4,16 @@
  * then the text rules (key-text.ts).
  */
 import { pickKeyFromText, rangesThatMatter, type FindResult } from './key-text.ts';
-import { collectText, DEFAULT_FINDER_LIMITS, openShadowRootOnly, settleEdge, transformed, type FinderLimits, type Piece, type ShadowRootOf } from './rendered-text.ts';
+import {
+  collectText,
+  DEFAULT_FINDER_LIMITS,
+  openShadowRootOnly,
+  settleEdge,
+  transformed,
+  type FinderLimits,
+  type Piece,
+  type ShadowRootOf,
+} from './rendered-text.ts';
 import { isShown } from './visibility.ts';
 
 export interface ScanOptions {
@@ -65,7 +74,8 @@ export function visibleText(doc: Document, options: ScanOptions = {}): VisibleTe
       verdicts.set(piece, shown);
       const source = piece.source!;
       // Read as shown: text-transform of the element around the text.
-      if (shown && source.kind === 'text' && source.node.parentElement) piece.text = transformed(piece.text, view.getComputedStyle(source.node.parentElement).textTransform);
+      if (shown && source.kind === 'text' && source.node.parentElement)
+        piece.text = transformed(piece.text, view.getComputedStyle(source.node.parentElement).textTransform);
     }
     live = live.filter((p) => verdicts.get(p) !== false);
   }

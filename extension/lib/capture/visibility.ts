@@ -52,8 +52,11 @@ function fullyClipped(style: CSSStyleDeclaration): boolean {
   const clipPath = style.clipPath;
   if (/inset\(\s*(50|100)%/.test(clipPath) || /circle\(\s*0(px|%)?\s*(at|\))/.test(clipPath)) return true;
   // The old `clip` is still how many pages hide text off screen ("visually hidden"), so it is checked.
-  // oxlint-disable-next-line typescript/no-deprecated
-  return (style.position === 'absolute' || style.position === 'fixed') && /^rect\(\s*0(px)?[ ,]+0(px)?[ ,]+0(px)?[ ,]+0(px)?\s*\)$/.test(style.clip);
+  return (
+    (style.position === 'absolute' || style.position === 'fixed') &&
+    // oxlint-disable-next-line typescript/no-deprecated
+    /^rect\(\s*0(px)?[ ,]+0(px)?[ ,]+0(px)?[ ,]+0(px)?\s*\)$/.test(style.clip)
+  );
 }
 
 /** Opacity a filter applies (opacity(), blur beyond reading): 0 when it blurs text away. */
@@ -90,7 +93,8 @@ export function isShown(source: PieceSource, view: Window): boolean {
   if (!el) return false;
   // A closed <details> shows only its summary (its other children are not rendered).
   if (source.kind === 'text' && el.localName === 'details' && !el.hasAttribute('open')) return false;
-  if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true })) return false;
+  if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true }))
+    return false;
   const own = source.kind === 'pseudo' ? view.getComputedStyle(el, source.which) : view.getComputedStyle(el);
   if (own.visibility !== 'visible' || parseFloat(own.fontSize) < MIN_FONT_PX) return false;
   const fill = own.getPropertyValue('-webkit-text-fill-color');
@@ -109,7 +113,8 @@ export function isShown(source: PieceSource, view: Window): boolean {
   let backdropKnown = true;
   let clip = { left: -Infinity, top: -Infinity, right: Infinity, bottom: Infinity };
   for (let a: Element | null = el; a; a = parentOf(a)) {
-    const s = a === el && source.kind === 'pseudo' ? view.getComputedStyle(a) : a === el ? own : view.getComputedStyle(a);
+    const s =
+      a === el && source.kind === 'pseudo' ? view.getComputedStyle(a) : a === el ? own : view.getComputedStyle(a);
     if (fullyClipped(s)) return false;
     opacity *= parseFloat(s.opacity) * filterOpacity(s.filter);
     if (opacity < MIN_OPACITY) return false;
@@ -136,7 +141,15 @@ export function isShown(source: PieceSource, view: Window): boolean {
     if ((hi + 0.05) / (lo + 0.05) < MIN_CONTRAST) return false;
   }
 
-  const inside = boxes.filter((r) => r.right > clip.left && r.left < clip.right && r.bottom > clip.top && r.top < clip.bottom && clip.right - clip.left >= 1 && clip.bottom - clip.top >= 1);
+  const inside = boxes.filter(
+    (r) =>
+      r.right > clip.left &&
+      r.left < clip.right &&
+      r.bottom > clip.top &&
+      r.top < clip.bottom &&
+      clip.right - clip.left >= 1 &&
+      clip.bottom - clip.top >= 1,
+  );
   return inside.some((r) => !covered(el, r, view));
 }
 

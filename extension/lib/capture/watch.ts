@@ -26,7 +26,11 @@ export interface WatchOptions {
  * runs out. `onResult` gets a found key once, and an ambiguous page once.
  * Returns a function that stops the watch.
  */
-export function watchForKey(doc: Document, onResult: (result: FindResult) => void, options: WatchOptions = {}): () => void {
+export function watchForKey(
+  doc: Document,
+  onResult: (result: FindResult) => void,
+  options: WatchOptions = {},
+): () => void {
   const view = doc.defaultView;
   const limits = { ...DEFAULT_FINDER_LIMITS, ...options.limits };
   const throttleMs = options.throttleMs ?? 300;
