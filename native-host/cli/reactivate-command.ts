@@ -19,6 +19,7 @@ import {
 import { productRef, requireProduct } from '../activation/products.ts';
 import type { HostServices } from '../services.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { interruption } from './interruption.ts';
 import { promptForKey } from './read-key.ts';
 
 export interface ReactivateCommandDeps {
@@ -115,20 +116,4 @@ export function registerReactivateCommand(program: Command, deps: ReactivateComm
           `Reactivated ${set.product.name} (${set.product.code}).\nAccess Key ID: ${set.accessKeyId}\n`,
         );
     });
-}
-
-/** Aborts on the first SIGINT or SIGTERM, so the pending record is cleared before the process ends. */
-function interruption(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const dispose = () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const on = () => {
-    dispose();
-    controller.abort();
-  };
-  process.on('SIGINT', on);
-  process.on('SIGTERM', on);
-  return { signal: controller.signal, dispose };
 }

@@ -8,30 +8,13 @@ import { PAIRING_ATTEMPTS, PAIRING_CODE_TTL_MS } from '../loopback/pairing.ts';
 import { LoopbackStartError, startLoopbackServer, type LoopbackServer } from '../loopback/server.ts';
 import type { HostServices } from '../services.ts';
 import { CliError, EXIT } from './exit-codes.ts';
+import { interruption } from './interruption.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d{1,5}$/.test(value) || port > 65535)
     throw new InvalidArgumentError('must be a port number (0 picks a free one).');
   return port;
-}
-
-/** The first SIGINT or SIGTERM from now on (instead of the default of dying at once). */
-function nextSignal(): { received: Promise<NodeJS.Signals>; cancel(): void } {
-  let on: (signal: NodeJS.Signals) => void = () => undefined;
-  const cancel = () => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const received = new Promise<NodeJS.Signals>((resolve) => {
-    on = (signal) => {
-      cancel();
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-  return { received, cancel };
 }
 
 export interface ServeCommandDeps {
@@ -54,12 +37,12 @@ export function registerServeCommand(program: Command, deps: ServeCommandDeps): 
     .option('--pair', 'show a one-time code to type into the extension popup, pairing the browser with this computer')
     .action(async (opts: { port?: number; pair?: boolean }, cmd: Command) => {
       const services = await deps.services(cmd);
-      const stop = nextSignal();
+      const stop = interruption();
       let server: LoopbackServer;
       try {
         server = await startLoopbackServer({ services, port: opts.port ?? services.config.loopbackPort });
       } catch (error) {
-        stop.cancel();
+        stop.dispose();
         if (error instanceof LoopbackStartError) throw new CliError(error.message, EXIT.OTHER);
         throw error;
       }
@@ -79,6 +62,7 @@ export function registerServeCommand(program: Command, deps: ServeCommandDeps): 
       const signal = await stop.received;
       deps.stderr.write(`devpay-companion: ${signal}: shutting down\n`);
       await server.close();
+      stop.dispose();
       deps.stderr.write('devpay-companion: loopback channel closed\n');
     });
 }
