@@ -29,3 +29,8 @@ export const AttemptSchema = v.object({
   route: v.optional(v.nullable(v.picklist(HOST_ROUTES)), null),
 });
 export type Attempt = v.InferOutput<typeof AttemptSchema>;
+
+/** An attempt that has just begun: being activated, or waiting for the customer to confirm its key. */
+export function newAttempt(product: Slot, phase: 'in-progress' | 'confirm-key', capturedAt: number): Attempt {
+  return { product, phase, capturedAt, error: null, route: null };
+}

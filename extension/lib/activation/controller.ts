@@ -10,14 +10,14 @@
  * used, refused, or its hour is over.
  */
 import { isWithinKeyLifetime } from '../../../shared/activation-key.ts';
-import type { ErrorReply, Reply, Request } from '../../../shared/messages.ts';
+import type { ErrorReply, Reply } from '../../../shared/messages.ts';
 import type { KeyTrust } from '../key-pairing.ts';
 import type { AttemptError, HostRoute, Notice, NoticeKind, PopupState } from '../runtime-messages.ts';
 import { STRINGS } from '../strings.ts';
-import { slotFromKey, type Attempt, type FailedPhase, type Question, type Slot } from './attempt.ts';
+import { newAttempt, slotFromKey, type Attempt, type FailedPhase, type Question, type Slot } from './attempt.ts';
 import { badgeFor } from './badge.ts';
 import { LOCAL_ERRORS, refusalOutcome, unreachableOutcome } from './error-policy.ts';
-import { HeldKeys, slotOfAlarm } from './held-keys.ts';
+import { activateRequest, HeldKeys, slotOfAlarm } from './held-keys.ts';
 import { HostStatus } from './host-status.ts';
 import { activatedNotification, attentionNotification, type Notification } from './notifications.ts';
 import type { ControllerDeps } from './ports.ts';
@@ -84,13 +84,7 @@ export class ActivationController {
       // A key page showed a key that a link gave earlier: it is the customer's own, so the question is settled.
       const asked = incoming.trust === 'trusted' ? this.slotAskingAbout(incoming.key) : undefined;
       if (asked === undefined) return 'repeat';
-      const held = this.keys.get(asked);
-      if (held)
-        this.keys.hold(asked, {
-          ...held,
-          keySource: 'key-page',
-          ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}),
-        });
+      this.keys.shownByKeyPage(asked, incoming.pageUrl);
       await this.activate(asked, false, 'page');
       return 'started';
     }
@@ -115,24 +109,12 @@ export class ActivationController {
       ...(incoming.pageUrl ? { pageUrl: incoming.pageUrl } : {}),
     });
     if (incoming.trust === 'needs-confirmation') {
-      this.attempts.set(slot, {
-        product: slot,
-        phase: 'confirm-key',
-        capturedAt: incoming.capturedAt,
-        error: null,
-        route: null,
-      });
+      this.attempts.set(slot, newAttempt(slot, 'confirm-key', incoming.capturedAt));
       this.notify(attentionNotification(slot, this.nameOf(slot), 'confirm-key'));
       this.changed();
       return 'held';
     }
-    this.attempts.set(slot, {
-      product: slot,
-      phase: 'in-progress',
-      capturedAt: incoming.capturedAt,
-      error: null,
-      route: null,
-    });
+    this.attempts.set(slot, newAttempt(slot, 'in-progress', incoming.capturedAt));
     this.changed();
     await this.activate(slot, false, 'page');
     return 'started';
@@ -255,24 +237,9 @@ export class ActivationController {
       this.expireKey(slot);
       return;
     }
-    this.attempts.set(slot, {
-      product: slot,
-      phase: 'in-progress',
-      capturedAt: held.capturedAt,
-      error: null,
-      route: null,
-    });
+    this.attempts.set(slot, newAttempt(slot, 'in-progress', held.capturedAt));
     this.changed();
-    const request: Request = {
-      type: 'activate',
-      id: this.newId(),
-      key: held.key,
-      capturedAt: held.capturedAt,
-      replace,
-      ...(slot !== null ? { productCode: slot } : {}),
-      ...(held.pageUrl ? { pageUrl: held.pageUrl } : {}),
-      ...(held.keySource ? { keySource: held.keySource } : {}),
-    };
+    const request = activateRequest(this.newId(), slot, held, replace);
     let reply: Reply;
     try {
       reply = await this.deps.transport.request(request);

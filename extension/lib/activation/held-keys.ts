@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { ACTIVATION_KEY_LIFETIME_MS, ActivationKeySchema } from '../../../shared/activation-key.ts';
-import { KEY_SOURCES, PageUrlSchema } from '../../../shared/messages.ts';
+import { KEY_SOURCES, PageUrlSchema, type Request } from '../../../shared/messages.ts';
 import { slotFromKey, slotKey, type Slot } from './attempt.ts';
 import type { ExpiryAlarms } from './ports.ts';
 
@@ -56,6 +56,12 @@ export class HeldKeys {
   }
 
   /** Holds the key (replacing any in the slot) and arms its expiry. */
+  /** A key page showed the key a link gave earlier: from now on it counts as the page's own. */
+  shownByKeyPage(slot: Slot, pageUrl: string | undefined): void {
+    const held = this.get(slot);
+    if (held) this.hold(slot, { ...held, keySource: 'key-page', ...(pageUrl ? { pageUrl } : {}) });
+  }
+
   hold(slot: Slot, held: HeldKey): void {
     const { setTimer, clearTimer, now, onExpired } = this.options;
     this.keys.set(slot, held);
@@ -91,4 +97,23 @@ export class HeldKeys {
   toStored(): Record<string, HeldKey> {
     return Object.fromEntries([...this.keys].map(([slot, held]) => [slotKey(slot), held]));
   }
+}
+
+/** The host request that activates a held key (for `slot`'s product, or whichever the host finds). */
+export function activateRequest(
+  id: string,
+  slot: Slot,
+  held: HeldKey,
+  replace: boolean,
+): Extract<Request, { type: 'activate' }> {
+  return {
+    type: 'activate',
+    id,
+    key: held.key,
+    capturedAt: held.capturedAt,
+    replace,
+    ...(slot !== null ? { productCode: slot } : {}),
+    ...(held.pageUrl ? { pageUrl: held.pageUrl } : {}),
+    ...(held.keySource ? { keySource: held.keySource } : {}),
+  };
 }
