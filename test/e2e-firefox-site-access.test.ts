@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { badgeText, buyInFirefox, openFirefoxPopup, useFirefoxCustomer } from './helpers/firefox-world.ts';
+import { AXE_SOURCE, axeViolations } from './helpers/popup-checks.ts';
 
 const BACKUP = 'ACMEBK01';
 /** Well past the time a content script and the host need to act on a confirmation page. */
@@ -25,6 +26,23 @@ describe('access to the purchase pages in Firefox', { timeout: 120_000 }, () => 
     );
     expect(await popup.$$eval('#site-access button[data-action="grant-site-access"]', (els) => els.length)).toBe(1);
     expect(await badgeText(popup)).toBe('!');
+
+    // As accessible as the other popup states: announced, nothing serious for axe-core, the button reached by Tab.
+    expect(await popup.$eval('#site-access-live', (el) => el.textContent)).toMatch(
+      /^Access to the purchase pages\. This extension may not read/,
+    );
+    await popup.evaluate(AXE_SOURCE);
+    const severe = (await popup.evaluate(axeViolations)).filter(
+      (v) => v.impact === 'serious' || v.impact === 'critical',
+    );
+    expect(severe).toEqual([]);
+    let focused: string | undefined;
+    for (let tab = 0; tab < 30 && focused !== 'grant-site-access'; tab++) {
+      await popup.keyboard.press('Tab');
+      focused = await popup.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.focus);
+    }
+    expect(focused).toBe('grant-site-access');
+    expect(await popup.evaluate(() => document.activeElement?.matches(':focus-visible'))).toBe(true);
 
     const before = customer.world.sim.requests.length;
     await buyInFirefox(customer.world, await firefox.newPage(), BACKUP);

@@ -88,7 +88,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: { id?: string; 
 });
 
 void ask({ type: 'popup:open' });
-void showSiteAccess(document.getElementById('site-access')!);
+void showSiteAccess(document.getElementById('site-access')!, document.getElementById('site-access-live'));
 
 // Pairing for the loopback channel: its own section, outside the redrawn #app.
 mountPairing(document.body, __DEVPAY_EXTENSION_CONFIG__.loopbackPort);

@@ -1,6 +1,7 @@
 /**
  * The popup's "needs access" section (see lib/site-access.ts), drawn outside
- * #app so the main view's redraws leave it alone. Hooks:
+ * #app so the main view's redraws leave it alone. #site-access-live announces the
+ * state; the section's status line, the outcome of the button. Hooks:
  *   #site-access[data-state=granted|missing], button[data-action=grant-site-access], #site-access-result.
  */
 import { browser } from 'wxt/browser';
@@ -14,7 +15,7 @@ import {
 import { t } from '../../lib/strings.ts';
 import { h } from './view.ts';
 
-export async function showSiteAccess(section: HTMLElement): Promise<void> {
+export async function showSiteAccess(section: HTMLElement, announce: HTMLElement | null): Promise<void> {
   const config = __DEVPAY_EXTENSION_CONFIG__;
   const permissions = browser.permissions as unknown as PermissionsLike;
   const origins = siteAccessOrigins(config);
@@ -23,10 +24,16 @@ export async function showSiteAccess(section: HTMLElement): Promise<void> {
     section.dataset.state = access;
     section.hidden = access === 'granted';
     section.replaceChildren();
+    // A live region that is there from the start, so screen readers say the state when it appears.
+    if (announce)
+      announce.textContent =
+        access === 'granted'
+          ? ''
+          : `${t('siteAccess.heading')}. ${t('siteAccess.explain', { vendor: config.vendorName })}`;
     if (access === 'granted') return;
     const grant = h(
       'button',
-      { type: 'button', class: 'primary', 'data-action': 'grant-site-access' },
+      { type: 'button', class: 'primary', 'data-action': 'grant-site-access', 'data-focus': 'grant-site-access' },
       t('siteAccess.grant'),
     );
     // permissions.request must run straight from the click, not after an await.
