@@ -140,6 +140,14 @@ function check(report: DoctorJson, id: string) {
 
 const manifestPath = (m: Machine) => join(m.profile, 'NativeMessagingHosts', `${HOST}.json`);
 
+/** The resolved settings doctor is given: the demo configuration, this data folder, a License Service it never calls. */
+function demoContext(dataDir: string) {
+  return {
+    ok: true as const,
+    value: { config: DEMO, configPath: DEMO_PATH, dataDir, licenseService: 'https://ls.test/', caFile: undefined },
+  };
+}
+
 describe('doctor, run as the customer runs it', () => {
   let m: Machine;
   beforeEach(async () => {
@@ -307,16 +315,7 @@ describe('runDoctor', () => {
     await installHost({ layout, nodePath: process.execPath, hostScript, launcherEnv: {}, browsers: ['chromium'] });
     const report = await runDoctor(
       {
-        context: {
-          ok: true,
-          value: {
-            config: DEMO,
-            configPath: DEMO_PATH,
-            dataDir,
-            licenseService: 'https://ls.test/',
-            caFile: undefined,
-          },
-        },
+        context: demoContext(dataDir),
         platform,
         scope: 'user',
         installDir: layout.installDir,
@@ -342,16 +341,7 @@ describe('runDoctor', () => {
     mkdirSync(join(root, 'xdg', 'microsoft-edge'), { recursive: true });
     const report = await runDoctor(
       {
-        context: {
-          ok: true,
-          value: {
-            config: DEMO,
-            configPath: DEMO_PATH,
-            dataDir,
-            licenseService: 'https://ls.test/',
-            caFile: undefined,
-          },
-        },
+        context: demoContext(dataDir),
         platform,
         scope: 'user',
         installDir: layout.installDir,
@@ -380,16 +370,7 @@ describe('runDoctor', () => {
     });
     const report = await runDoctor(
       {
-        context: {
-          ok: true,
-          value: {
-            config: DEMO,
-            configPath: DEMO_PATH,
-            dataDir,
-            licenseService: 'https://ls.test/',
-            caFile: undefined,
-          },
-        },
+        context: demoContext(dataDir),
         platform,
         scope: 'user',
         installDir: layout.installDir,
@@ -425,16 +406,7 @@ describe('runDoctor', () => {
     });
     const report = await runDoctor(
       {
-        context: {
-          ok: true,
-          value: {
-            config: DEMO,
-            configPath: DEMO_PATH,
-            dataDir,
-            licenseService: 'https://ls.test/',
-            caFile: undefined,
-          },
-        },
+        context: demoContext(dataDir),
         platform,
         scope: 'user',
         installDir: layout.installDir,
